@@ -1,0 +1,165 @@
+"""Accuracy of the engine on the labelled question set, against two baselines, printed as tables.
+
+Run: ``make bench-accuracy`` (or ``python -m benchmarks.accuracy [--kb knowledge] [--split all|dev|test]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import bm25s
+from rapidfuzz import fuzz, process, utils
+
+from benchmarks.questions import DECLINE_KINDS, IN_SCOPE_KINDS, Question, load_questions, validate
+from bot.kb.loader import load_knowledge
+from bot.kb.models import KnowledgeBase
+from bot.kb.search import SearchIndex
+
+Ranker = Callable[[str], tuple[list[str], float]]  # question → ranked ids, top score
+
+
+def engine_ranker(index: SearchIndex) -> Callable[[str], tuple[list[str], bool]]:
+    """The engine: ranked ids and whether it answered."""
+
+    def rank(text: str) -> tuple[list[str], bool]:
+        result = index.search(text)
+        return [c.entry.id for c in result.candidates], result.answered
+
+    return rank
+
+
+def wratio_ranker(kb: KnowledgeBase) -> Ranker:
+    """Baseline: rapidfuzz WRatio over questions and variants (default processor), best phrase per entry."""
+    choices = [(e.id, utils.default_process(p)) for e in kb.entries for p in (e.question, *e.variants)]
+    texts = [c[1] for c in choices]
+
+    def rank(text: str) -> tuple[list[str], float]:
+        hits = process.extract(utils.default_process(text), texts, scorer=fuzz.WRatio, processor=None, limit=40)
+        ids: list[str] = []
+        for _, _, k in hits:
+            if choices[k][0] not in ids:
+                ids.append(choices[k][0])
+        return ids[:5], (hits[0][1] / 100 if hits else 0.0)
+
+    return rank
+
+
+def bm25_ranker(kb: KnowledgeBase) -> Ranker:
+    """Baseline: BM25 (bm25s) over raw lower-cased tokens of each entry's question, variants and tags."""
+    docs = [" ".join((e.question, *e.variants, *e.tags)).lower().split() for e in kb.entries]
+    retriever = bm25s.BM25()
+    retriever.index(docs, show_progress=False)
+    ids = [e.id for e in kb.entries]
+
+    def rank(text: str) -> tuple[list[str], float]:
+        tokens = text.lower().split()
+        if not tokens:
+            return [], 0.0
+        scores = retriever.get_scores(tokens)
+        order = sorted(range(len(ids)), key=lambda i: -scores[i])[:5]
+        return [ids[i] for i in order if scores[i] > 0], float(scores[order[0]]) if order else 0.0
+
+    return rank
+
+
+def _best_threshold(rows: list[tuple[Question, list[str], float]]) -> float:
+    """The decline threshold that maximizes a baseline's overall score (an oracle: generous to baselines)."""
+    best_t, best_ok = 0.0, -1
+    for t in sorted({s for _, _, s in rows} | {0.0}):
+        ok = sum(_correct(q, ids, s >= t) for q, ids, s in rows)
+        if ok > best_ok:
+            best_t, best_ok = t, ok
+    return best_t
+
+
+def _correct(q: Question, ids: Sequence[str], answered: bool) -> bool:
+    if q.expected is None:
+        return not answered
+    return answered and bool(ids) and ids[0] == q.expected
+
+
+def evaluate(questions: list[Question], kb: KnowledgeBase, index: SearchIndex) -> dict[str, dict[str, float]]:
+    """Scores per system: top-1 per kind, MRR@5, decline rates, overall."""
+    systems: dict[str, list[tuple[Question, list[str], bool]]] = {}
+    engine = engine_ranker(index)
+    systems["engine"] = [(q, *engine(q.text)) for q in questions]
+    for name, ranker in (("rapidfuzz WRatio", wratio_ranker(kb)), ("bm25s raw tokens", bm25_ranker(kb))):
+        rows = [(q, *ranker(q.text)) for q in questions]
+        t = _best_threshold(rows)
+        systems[name] = [(q, ids, s >= t) for q, ids, s in rows]
+    table: dict[str, dict[str, float]] = {}
+    for name, rows in systems.items():
+        col: dict[str, float] = {}
+        by_kind: dict[str, list[bool]] = defaultdict(list)
+        rr: list[float] = []
+        answered_ok: list[bool] = []
+        for q, ids, answered in rows:
+            if q.expected is None:
+                by_kind[q.kind].append(not answered)
+                continue
+            by_kind[q.kind].append(bool(ids) and ids[0] == q.expected)
+            answered_ok.append(answered and bool(ids) and ids[0] == q.expected)
+            rank = ids[:5].index(q.expected) + 1 if q.expected in ids[:5] else 0
+            rr.append(1.0 / rank if rank else 0.0)
+        in_scope = [x for k in IN_SCOPE_KINDS for x in by_kind.get(k, [])]
+        for kind in (*IN_SCOPE_KINDS, *DECLINE_KINDS):
+            if by_kind.get(kind):
+                col[kind] = sum(by_kind[kind]) / len(by_kind[kind])
+        col["top-1 in-scope"] = sum(in_scope) / max(1, len(in_scope))
+        col["answered correctly"] = sum(answered_ok) / max(1, len(answered_ok))
+        col["MRR@5"] = sum(rr) / max(1, len(rr))
+        declines = [x for k in DECLINE_KINDS for x in by_kind.get(k, [])]
+        col["declined (oos+near)"] = sum(declines) / max(1, len(declines))
+        col["overall"] = sum(_correct(q, ids, a) for q, ids, a in rows) / max(1, len(rows))
+        table[name] = col
+    return table
+
+
+def print_table(table: dict[str, dict[str, float]], counts: dict[str, int], title: str) -> None:
+    """Print one metrics table, systems as columns."""
+    names = list(table)
+    print(f"\n{title}")
+    header = f"| {'metric':<22} | {'n':>4} | " + " | ".join(f"{n:>16}" for n in names) + " |"
+    print(header)
+    print("|" + "-" * 24 + "|" + "-" * 6 + "|" + "|".join("-" * 18 for _ in names) + "|")
+    for metric in table[names[0]]:
+        n = counts.get(metric, 0)
+        cells = " | ".join(f"{table[s].get(metric, float('nan')):>16.3f}" for s in names)
+        print(f"| {metric:<22} | {n if n else '':>4} | {cells} |")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the accuracy benchmark and print its tables."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kb", type=Path, default=Path("knowledge"))
+    parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    args = parser.parse_args(argv)
+    loaded = load_knowledge(args.kb)
+    if loaded.kb is None:
+        print("knowledge base has errors; run `python -m bot kb check`", file=sys.stderr)
+        return 1
+    questions = [q for q in load_questions() if args.split == "all" or q.split == args.split]
+    problems = validate(questions, loaded.kb)
+    for p in problems:
+        print("question set:", p, file=sys.stderr)
+    if problems:
+        return 1
+    index = SearchIndex(loaded.kb)
+    counts: dict[str, int] = defaultdict(int)
+    for q in questions:
+        counts[q.kind] += 1
+    counts["top-1 in-scope"] = sum(counts[k] for k in IN_SCOPE_KINDS)
+    counts["answered correctly"] = counts["MRR@5"] = counts["top-1 in-scope"]
+    counts["declined (oos+near)"] = sum(counts[k] for k in DECLINE_KINDS)
+    counts["overall"] = len(questions)
+    print(f"knowledge base: {len(loaded.kb.entries)} entries; questions: {len(questions)} ({args.split})")
+    print_table(evaluate(questions, loaded.kb, index), counts, "Accuracy (top-1 per kind; declines for oos/near)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

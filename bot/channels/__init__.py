@@ -1,0 +1,1 @@
+"""Channels: adapters that turn Telegram, Zalo and terminal input into plain messages and render replies."""

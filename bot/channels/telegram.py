@@ -1,0 +1,446 @@
+"""The Telegram channel: a python-telegram-bot ``Application`` over the plain handlers, and a ``Sender``.
+
+Every update becomes an :class:`~bot.messages.IncomingMessage`; ``handlers.routes.handle`` answers with
+:class:`~bot.messages.Reply` objects, which are rendered to escaped HTML, split at 4,096 characters and sent
+(or edited in place). :class:`TelegramSender` maps Bot API failures to the delivery errors of
+``bot.messages`` so broadcasts can decide whether to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.render import TELEGRAM_LIMIT, is_safe_url, render_plain, render_telegram
+from bot.messages import (
+    Button,
+    DeliveryError,
+    IncomingMessage,
+    PermanentError,
+    RateLimited,
+    RecipientBlocked,
+    Reply,
+    SentMessage,
+    TransientError,
+)
+from bot.settings import Settings
+from handlers import texts
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
+
+# INTERFACE §4; descriptions are what citizens see in Telegram's command menu.
+PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Bắt đầu trò chuyện với Trợ lý số"),
+    ("menu", "Xem các chủ đề hỏi đáp"),
+    ("help", "Hướng dẫn sử dụng"),
+    ("dangky", "Đăng ký nhận thông báo của phường/xã"),
+    ("huydangky", "Hủy đăng ký nhận thông báo"),
+    ("xoadulieu", "Xóa dữ liệu của tôi mà Trợ lý số lưu"),
+)
+STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("thongbao", "Gửi thông báo đến người đã đăng ký"),
+    ("lichthongbao", "Xem và hủy thông báo đã hẹn giờ"),
+)
+
+Handle = Callable[[IncomingMessage, Any], "Awaitable[list[Reply]] | list[Reply]"]
+Hook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
+TgApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def file_base_url(base_url: str) -> str:
+    """The file-download base matching a Bot API base (``…/bot`` → ``…/file/bot``)."""
+    base = base_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("bot")] + "file/bot"
+    return base + "/file/bot"
+
+
+def _is_parse_error(err: BadRequest) -> bool:
+    return "can't parse entities" in err.message.lower() or "can't find end" in err.message.lower()
+
+
+def _is_not_modified(err: BadRequest) -> bool:
+    return "message is not modified" in err.message.lower()
+
+
+def to_delivery_error(err: TelegramError) -> DeliveryError:
+    """Map a python-telegram-bot error to the channel-neutral delivery error."""
+    if isinstance(err, Forbidden):
+        return RecipientBlocked(err.message, code=403)
+    if isinstance(err, RetryAfter):
+        with warnings.catch_warnings():  # PTB 22 warns that int seconds will become a timedelta
+            warnings.simplefilter("ignore")
+            retry: Any = err.retry_after
+        seconds = retry.total_seconds() if hasattr(retry, "total_seconds") else float(retry)
+        return RateLimited(err.message, retry_after=seconds)
+    if isinstance(err, BadRequest):
+        return PermanentError(err.message, code=400)
+    if isinstance(err, TimedOut | NetworkError):  # PTB raises NetworkError for 5xx answers too
+        return TransientError(err.message)
+    return PermanentError(err.message)
+
+
+def build_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for ``buttons``; drops (and logs) buttons Telegram would refuse."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for row in buttons:
+        out: list[InlineKeyboardButton] = []
+        for button in row:
+            label = button.label.strip() or "…"
+            if button.data is not None:
+                if 1 <= len(button.data.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+                    out.append(InlineKeyboardButton(label, callback_data=button.data))
+                else:
+                    log.warning("dropping button %r: callback data is %d bytes", label,
+                                len(button.data.encode("utf-8")))
+            elif button.url is not None and is_safe_url(button.url):
+                out.append(InlineKeyboardButton(label, url=button.url))
+            else:
+                log.warning("dropping button %r: no data and no http(s) url", label)
+        if out:
+            rows.append(out)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramSender:
+    """Sends replies through a PTB ``Bot``; raises :class:`~bot.messages.DeliveryError` subclasses."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
+        """Send ``replies`` in order to ``chat_id``."""
+        sent: list[SentMessage] = []
+        for reply in replies:
+            sent.extend(await self.send_reply(chat_id, reply))
+        return sent
+
+    async def send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool = True) -> list[SentMessage]:
+        """Send (or edit in place) one reply, split into ≤ 4,096-character messages."""
+        try:
+            return await self._send_reply(chat_id, reply, allow_edit=allow_edit)
+        except TelegramError as err:
+            raise to_delivery_error(err) from err
+
+    async def _send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool) -> list[SentMessage]:
+        chunks = render_telegram(reply.text, TELEGRAM_LIMIT) or ["…"]
+        keyboard = build_keyboard(reply.buttons)
+        preview = LinkPreviewOptions(is_disabled=reply.disable_preview)
+        sent: list[SentMessage] = []
+        for index, chunk in enumerate(chunks):
+            markup = keyboard if index == len(chunks) - 1 else None
+            if index == 0 and allow_edit and reply.edit_message_id is not None:
+                edited = await self._edit(chat_id, reply, chunk, markup, preview)
+                if edited is not None:
+                    sent.append(edited)
+                    continue
+            sent.append(await self._send_chunk(chat_id, reply, index, chunk, markup, preview))
+        return sent
+
+    async def _send_chunk(
+        self,
+        chat_id: str,
+        reply: Reply,
+        index: int,
+        chunk: str,
+        markup: InlineKeyboardMarkup | None,
+        preview: LinkPreviewOptions,
+    ) -> SentMessage:
+        try:
+            message = await self.bot.send_message(
+                chat_id=chat_id, text=chunk, parse_mode=ParseMode.HTML, reply_markup=markup,
+                link_preview_options=preview,
+            )
+        except BadRequest as err:
+            if not _is_parse_error(err):
+                raise
+            log.warning("Telegram refused our HTML (%s); sending as plain text", err.message)
+            plain = render_plain(reply.text, TELEGRAM_LIMIT)
+            text = plain[min(index, len(plain) - 1)] if plain else "…"
+            message = await self.bot.send_message(
+                chat_id=chat_id, text=text, reply_markup=markup, link_preview_options=preview
+            )
+        return SentMessage(message_id=str(message.message_id))
+
+    async def _edit(
+        self,
+        chat_id: str,
+        reply: Reply,
+        chunk: str,
+        markup: InlineKeyboardMarkup | None,
+        preview: LinkPreviewOptions,
+    ) -> SentMessage | None:
+        try:
+            await self.bot.edit_message_text(
+                chat_id=chat_id, message_id=int(str(reply.edit_message_id)), text=chunk,
+                parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=preview,
+            )
+        except BadRequest as err:
+            if _is_not_modified(err):
+                return SentMessage(message_id=reply.edit_message_id)
+            log.info("editing message %s failed (%s); sending a new one", reply.edit_message_id, err.message)
+            return None
+        except ValueError:
+            return None
+        return SentMessage(message_id=reply.edit_message_id)
+
+
+class TelegramChannel:
+    """Turns PTB updates into plain messages, calls the routing handler and delivers its replies."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Any,
+        *,
+        handle: Handle | None = None,
+        post_init: Hook | None = None,
+        post_shutdown: Hook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.services = services
+        self._handle = handle
+        self._post_init_extra = post_init
+        self._post_shutdown_extra = post_shutdown
+        self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and its users
+
+    # ----- building ----------------------------------------------------------------------------------------
+
+    def build_application(self, *, webhook: bool = False, concurrent_updates: int = 16) -> TgApplication:
+        """An Application honouring ``TELEGRAM_API_BASE_URL``; ``webhook`` builds it without an Updater."""
+        token = self.settings.telegram_bot_token
+        if token is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        builder = (
+            ApplicationBuilder()
+            .token(token.get_secret_value())
+            .base_url(self.settings.telegram_api_base_url)
+            .base_file_url(file_base_url(self.settings.telegram_api_base_url))
+            .concurrent_updates(concurrent_updates)
+            .post_init(self._post_init)
+            .post_shutdown(self._post_shutdown)
+        )
+        if webhook:
+            builder = builder.updater(None)
+        application = builder.build()
+        self.register(application)
+        return application
+
+    def register(self, application: TgApplication) -> None:
+        """The routing table of the channel: messages, button presses, one error handler."""
+        chats = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
+        application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & chats, self.on_message))
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_error_handler(self.on_error)
+
+    async def _post_init(self, application: TgApplication) -> None:
+        await self.set_commands(application)
+        if self._post_init_extra is not None:
+            await self._post_init_extra(application)
+
+    async def _post_shutdown(self, application: TgApplication) -> None:
+        if self._post_shutdown_extra is not None:
+            await self._post_shutdown_extra(application)
+
+    async def set_commands(self, application: TgApplication) -> None:
+        """Publish the command menu (staff commands only in the admins' private chats)."""
+        public = [BotCommand(name, text) for name, text in PUBLIC_COMMANDS]
+        try:
+            await application.bot.set_my_commands(public)
+        except TelegramError as err:
+            log.warning("setMyCommands failed: %s", err.message)
+        staff = public + [BotCommand(name, text) for name, text in STAFF_COMMANDS]
+        for admin_id in sorted(self.settings.admin_telegram_ids):
+            try:
+                await application.bot.set_my_commands(staff, scope=BotCommandScopeChat(admin_id))
+            except TelegramError as err:  # the admin may not have started the bot yet
+                log.info("setMyCommands for admin %s failed: %s", admin_id, err.message)
+
+    # ----- converting updates ------------------------------------------------------------------------------
+
+    def _addressing(self, message: Message, text: str | None, bot_id: int, username: str) -> tuple[bool, str | None]:
+        """Whether a group message is meant for the bot, and its text without the @mention."""
+        if text is None:
+            return False, None
+        mention = f"@{username}".lower() if username else None
+        addressed = False
+        entities = message.entities if message.text is not None else message.caption_entities
+        cut: list[tuple[int, int]] = []
+        for entity in entities:
+            value = message.parse_entity(entity) if message.text is not None else message.parse_caption_entity(entity)
+            if entity.type == MessageEntity.MENTION and mention and value.lower() == mention:
+                addressed = True
+                cut.append((text.find(value), len(value)))
+            elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+                addressed = True
+            elif entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+                command, _, target = value.partition("@")
+                if not target or (mention and f"@{target}".lower() == mention):
+                    addressed = True
+                    cut.append((text.find(value) + len(command), len(value) - len(command)))
+        for start, length in sorted(cut, reverse=True):
+            if start >= 0:
+                text = text[:start] + text[start + length :]
+        reply_to = message.reply_to_message
+        if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot_id:
+            addressed = True
+        return addressed, " ".join(text.split()) if addressed else text
+
+    def incoming_from_message(self, update: Update, bot_id: int, username: str) -> IncomingMessage | None:
+        """The plain message for a Telegram message update (None for updates without a sender)."""
+        message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+        if message is None or chat is None or user is None:
+            return None
+        text = message.text if message.text is not None else message.caption
+        is_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        addressed = True
+        if is_group:
+            addressed, text = self._addressing(message, text, bot_id, username)
+        elif text is not None and text.startswith("/"):
+            head, _, rest = text.partition(" ")
+            text = head.split("@", 1)[0] + (" " + rest if rest else "")
+        reply_to = message.reply_to_message
+        return IncomingMessage(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_id=str(chat.id),
+            text=text,
+            display_name=user.full_name,
+            message_id=str(message.message_id),
+            reply_to_message_id=str(reply_to.message_id) if reply_to is not None else None,
+            is_group=is_group,
+            addressed=addressed,
+            is_staff=user.id in self.settings.admin_telegram_ids,
+        )
+
+    def incoming_from_button(self, update: Update) -> IncomingMessage | None:
+        """The plain message for a button press (callback query)."""
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None or query.data is None:
+            return None
+        message = query.message
+        chat_id = str(message.chat.id) if message is not None else str(user.id)
+        is_group = message is not None and message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        return IncomingMessage(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_id=chat_id,
+            button_data=query.data,
+            display_name=user.full_name,
+            message_id=str(message.message_id) if message is not None else None,
+            is_group=is_group,
+            addressed=True,
+            is_staff=user.id in self.settings.admin_telegram_ids,
+        )
+
+    # ----- callbacks ---------------------------------------------------------------------------------------
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer a text (or any) message."""
+        bot = context.bot
+        msg = self.incoming_from_message(update, bot.id, bot.username or "")
+        if msg is not None:
+            await self.process(msg, bot)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer a button press; the callback query is always answered."""
+        query = update.callback_query
+        if query is None:
+            return
+        answered = asyncio.create_task(self._answer(query))
+        try:
+            msg = self.incoming_from_button(update)
+            if msg is not None:
+                await self.process(msg, context.bot)
+        finally:
+            await answered
+
+    async def _answer(self, query: Any) -> None:
+        try:
+            await query.answer()
+        except TelegramError as err:
+            log.info("answerCallbackQuery failed: %s", err.message)
+
+    async def process(self, msg: IncomingMessage, bot: Any) -> list[SentMessage]:
+        """Route one plain message and deliver the replies (in order, one update per chat at a time)."""
+        lock, users = self._chat_locks.get(msg.chat_id, (asyncio.Lock(), 0))
+        self._chat_locks[msg.chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                replies = await self.call_handle(msg)
+                return await self.deliver(bot, msg.chat_id, replies)
+        finally:
+            lock, users = self._chat_locks[msg.chat_id]
+            if users <= 1:
+                del self._chat_locks[msg.chat_id]
+            else:
+                self._chat_locks[msg.chat_id] = (lock, users - 1)
+
+    async def call_handle(self, msg: IncomingMessage) -> list[Reply]:
+        """Call the routing handler (sync or async)."""
+        handle = self._handle
+        if handle is None:
+            from handlers.routes import handle as routes_handle
+
+            handle = self._handle = routes_handle
+        result = handle(msg, self.services)
+        if inspect.isawaitable(result):
+            result = await result
+        return list(result)
+
+    async def deliver(self, bot: Any, chat_id: str, replies: Sequence[Reply]) -> list[SentMessage]:
+        """Send replies; a blocked chat or a refused message is logged, not raised."""
+        sender = TelegramSender(bot)
+        sent: list[SentMessage] = []
+        for reply in replies:
+            try:
+                sent.extend(await sender.send_reply(chat_id, reply))
+            except RecipientBlocked:
+                log.info("chat %s blocked the bot; reply dropped", chat_id)
+                break
+            except DeliveryError as err:
+                log.warning("could not deliver a reply to chat %s: %s", chat_id, err.reason)
+        return sent
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error first, then apologise to the user politely."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("error while handling update %s", update_id, exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        if isinstance(context.error, Forbidden):
+            return
+        try:
+            await context.bot.send_message(chat_id=update.effective_chat.id, text=texts.ERROR)
+        except TelegramError as err:
+            log.warning("could not send the error notice: %s", err.message)

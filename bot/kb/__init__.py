@@ -1,0 +1,1 @@
+"""The knowledge engine: schema, loading and validation, normalization, indexing, search and the live store."""

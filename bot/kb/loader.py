@@ -1,0 +1,453 @@
+"""Load and validate knowledge files into a :class:`KnowledgeBase`, reporting every problem as ``file:line``.
+
+Topic files (``*.yaml``) follow INTERFACE §1. Files whose name starts with ``_`` are configuration: the ward's
+contacts (``_ward.yaml``), extra abbreviations and synonyms (``_synonyms.yaml``), and any file registered with
+:func:`register_config_file` (announcement topics, planned announcements). Messages are written for ward
+staff: Vietnamese first, with the English wording in brackets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.kb.models import Category, Entry, KnowledgeBase, WardInfo
+from bot.kb.problems import Problem, Severity
+from bot.kb.yaml_lines import LineDict, LineList, load_with_lines
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PLACEHOLDER = re.compile(r"\{\{\s*ward\.([a-z_]+)\s*\}\}")
+TOPIC_KEYS = {"category", "title", "entries"}
+ENTRY_KEYS = {"id", "question", "variants", "answer", "tags", "source", "updated"}
+MAX_ANSWER_CHARS = 3500
+WARD_DEFAULTS = {  # what a placeholder says while the ward has not filled in _ward.yaml
+    "name": "UBND phường/xã nơi bạn cư trú",
+    "address": "trụ sở UBND phường/xã",
+    "phone": "số điện thoại của UBND phường/xã (niêm yết tại trụ sở)",
+    "email": "hộp thư của UBND phường/xã",
+    "zalo": "trang Zalo chính thức của UBND phường/xã",
+    "website": "trang thông tin điện tử của phường/xã",
+    "working_hours": "giờ hành chính các ngày làm việc",
+    "digital_team_name": "Tổ công nghệ số cộng đồng",
+    "digital_team_phone": "số điện thoại của Tổ công nghệ số cộng đồng (hỏi tại UBND phường/xã)",
+    "digital_team_place": "bộ phận một cửa của UBND phường/xã",
+    "police_phone": "số điện thoại của Công an phường/xã",
+}
+
+
+@dataclass
+class ConfigContext:
+    """What configuration files contribute while a folder loads."""
+
+    ward: dict[str, str] = field(default_factory=dict)
+    abbreviations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    synonyms: list[tuple[str, ...]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # parsed data of registered config files, by file name
+
+
+ConfigReader = Callable[[LineDict, str, ConfigContext], list[Problem]]
+_CONFIG_READERS: dict[str, ConfigReader] = {}
+
+
+def register_config_file(name: str, reader: ConfigReader) -> None:
+    """Let another part of the bot validate and read its own ``_name.yaml`` configuration file."""
+    _CONFIG_READERS[name] = reader
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The loaded knowledge base (None when there are errors) and every problem found."""
+
+    kb: KnowledgeBase | None
+    problems: list[Problem]
+    config: ConfigContext
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Only the problems that block loading."""
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+
+def knowledge_files(path: Path) -> list[Path]:
+    """The YAML files of a knowledge folder (sorted), or the one file given."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+
+
+def _read_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.append(
+            Problem(display, line, "tệp không phải UTF-8, hãy lưu lại với mã hóa UTF-8 [file is not UTF-8]")
+        )
+        return None
+    try:
+        return load_with_lines(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or "cú pháp không hợp lệ"
+        problems.append(
+            Problem(
+                display,
+                line,
+                f"lỗi cú pháp YAML: {what} (kiểm tra thụt lề, dấu hai chấm, dấu ngoặc kép) "
+                f"[YAML syntax error]",
+            )
+        )
+    except yaml.YAMLError as exc:
+        problems.append(Problem(display, 1, f"lỗi cú pháp YAML [YAML syntax error]: {exc}"))
+    return None
+
+
+def _unknown_key_message(key: object, allowed: set[str]) -> str:
+    close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+    hint = f' Có phải ý bạn là "{close[0]}"? [did you mean "{close[0]}"?]' if close else ""
+    return (
+        f'khóa "{key}" không được phép; chỉ dùng: {", ".join(sorted(allowed))} [unknown key]' + hint
+    )
+
+
+def _check_keys(data: LineDict, allowed: set[str], display: str, problems: list[Problem]) -> None:
+    for key, line in data.duplicates:
+        problems.append(Problem(display, line, f'khóa "{key}" bị lặp lại [duplicate key]'))
+    for key in data:
+        if key not in allowed:
+            problems.append(Problem(display, data.key_lines[key], _unknown_key_message(key, allowed)))
+
+
+def _text(
+    data: LineDict, key: str, display: str, problems: list[Problem], *, required: bool, what: str
+) -> str | None:
+    line = data.key_lines.get(key, data.line)
+    value = data.get(key)
+    if value is None:
+        if required:
+            problems.append(Problem(display, line, f'thiếu "{key}" ({what}) hoặc để trống [missing {key}]'))
+        return None
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        problems.append(Problem(display, line, f'"{key}" phải là một đoạn chữ [{key} must be text]'))
+        return None
+    text = str(value).strip()
+    if not text and required:
+        problems.append(Problem(display, line, f'"{key}" ({what}) đang để trống [empty {key}]'))
+        return None
+    return text or None
+
+
+def _text_list(data: LineDict, key: str, display: str, problems: list[Problem]) -> tuple[str, ...]:
+    value = data.get(key)
+    line = data.key_lines.get(key, data.line)
+    if value is None:
+        return ()
+    if not isinstance(value, LineList):
+        problems.append(
+            Problem(
+                display,
+                line,
+                f'"{key}" phải là một danh sách, mỗi dòng bắt đầu bằng "- " [{key} must be a list]',
+            )
+        )
+        return ()
+    out: list[str] = []
+    for item, item_line in zip(value, value.item_lines, strict=True):
+        if not isinstance(item, str | int | float) or isinstance(item, bool) or not str(item).strip():
+            problems.append(
+                Problem(display, item_line, f'mỗi mục của "{key}" phải là một đoạn chữ không trống [bad item]')
+            )
+            continue
+        out.append(str(item).strip())
+    return tuple(out)
+
+
+def _fill_placeholders(
+    text: str, ward: dict[str, str], display: str, line: int, problems: list[Problem]
+) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in WARD_DEFAULTS:
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    f'không có trường "{{{{ward.{name}}}}}"; dùng một trong: '
+                    + ", ".join(f"ward.{k}" for k in WARD_DEFAULTS)
+                    + " [unknown placeholder]",
+                )
+            )
+            return match.group(0)
+        return ward.get(name) or WARD_DEFAULTS[name]
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+def _load_entry(
+    item: Any, line: int, category: str, display: str, ctx: ConfigContext, problems: list[Problem]
+) -> Entry | None:
+    if not isinstance(item, LineDict):
+        problems.append(
+            Problem(display, line, 'mỗi mục trong "entries" phải có id, question, answer [entry must be a mapping]')
+        )
+        return None
+    _check_keys(item, ENTRY_KEYS, display, problems)
+    before = len(problems)
+    entry_id = _text(item, "id", display, problems, required=True, what="mã mục")
+    if entry_id is not None and not SLUG.match(entry_id):
+        problems.append(
+            Problem(
+                display,
+                item.key_lines.get("id", line),
+                f'mã "{entry_id}" không hợp lệ: chỉ dùng chữ thường không dấu, số và dấu gạch ngang, '
+                "ví dụ vneid-kich-hoat [id must be a slug]",
+            )
+        )
+    question = _text(item, "question", display, problems, required=True, what="câu hỏi")
+    answer = _text(item, "answer", display, problems, required=True, what="câu trả lời")
+    variants = _text_list(item, "variants", display, problems)
+    tags = _text_list(item, "tags", display, problems)
+    source = _text(item, "source", display, problems, required=False, what="nguồn")
+    if source is not None and not re.match(r"^https?://\S+$", source):
+        problems.append(
+            Problem(
+                display,
+                item.key_lines["source"],
+                'nguồn phải là một địa chỉ web bắt đầu bằng "https://" [source must be a URL]',
+            )
+        )
+    updated = item.get("updated")
+    if updated is not None:
+        if isinstance(updated, dt.datetime):
+            updated = updated.date()
+        if not isinstance(updated, dt.date):
+            problems.append(
+                Problem(
+                    display,
+                    item.key_lines["updated"],
+                    f'ngày "{updated}" không hợp lệ: viết theo dạng NĂM-THÁNG-NGÀY, ví dụ 2026-03-01 '
+                    "[updated must be a date]",
+                )
+            )
+            updated = None
+    if answer is not None:
+        if len(answer) > MAX_ANSWER_CHARS:
+            problems.append(
+                Problem(
+                    display,
+                    item.key_lines["answer"],
+                    f"câu trả lời quá dài ({len(answer)} ký tự, tối đa {MAX_ANSWER_CHARS}): hãy viết ngắn gọn "
+                    "hoặc tách thành nhiều mục [answer too long]",
+                )
+            )
+        answer = _fill_placeholders(answer, ctx.ward, display, item.key_lines["answer"], problems)
+    if len(problems) > before or entry_id is None or question is None or answer is None:
+        return None
+    return Entry(
+        id=entry_id,
+        category=category,
+        question=question,
+        answer=answer,
+        variants=variants,
+        tags=tags,
+        source=source,
+        updated=updated,
+        file=display,
+        line=line,
+    )
+
+
+def _load_topic(data: Any, display: str, ctx: ConfigContext, problems: list[Problem]) -> Category | None:
+    if not isinstance(data, LineDict):
+        problems.append(
+            Problem(
+                display,
+                1,
+                'tệp chủ đề phải có các khóa "category", "title" và "entries" [topic file must be a mapping]',
+            )
+        )
+        return None
+    _check_keys(data, TOPIC_KEYS, display, problems)
+    slug = _text(data, "category", display, problems, required=True, what="mã chủ đề")
+    if slug is not None and not SLUG.match(slug):
+        problems.append(
+            Problem(
+                display,
+                data.key_lines["category"],
+                f'mã chủ đề "{slug}" không hợp lệ: chỉ dùng chữ thường không dấu, số và dấu gạch ngang '
+                "[category must be a slug]",
+            )
+        )
+        slug = None
+    title = _text(data, "title", display, problems, required=True, what="tên chủ đề")
+    raw_entries = data.get("entries")
+    entries: list[Entry] = []
+    if not isinstance(raw_entries, LineList):
+        problems.append(
+            Problem(
+                display,
+                data.key_lines.get("entries", data.line),
+                'thiếu danh sách "entries" (các câu hỏi) [entries must be a list]',
+            )
+        )
+    else:
+        for item, line in zip(raw_entries, raw_entries.item_lines, strict=True):
+            entry = _load_entry(item, line, slug or "", display, ctx, problems)
+            if entry is not None:
+                entries.append(entry)
+    if slug is None or title is None:
+        return None
+    return Category(slug=slug, title=title, entries=tuple(entries), file=display)
+
+
+def _read_ward(data: LineDict, display: str, ctx: ConfigContext) -> list[Problem]:
+    problems: list[Problem] = []
+    _check_keys(data, set(WARD_DEFAULTS), display, problems)
+    for key in WARD_DEFAULTS:
+        value = _text(data, key, display, problems, required=False, what=key)
+        if value:
+            ctx.ward[key] = value
+    return problems
+
+
+def _read_synonyms(data: LineDict, display: str, ctx: ConfigContext) -> list[Problem]:
+    problems: list[Problem] = []
+    _check_keys(data, {"abbreviations", "synonyms"}, display, problems)
+    abbreviations = data.get("abbreviations") or LineDict()
+    if not isinstance(abbreviations, LineDict):
+        problems.append(
+            Problem(display, data.key_lines["abbreviations"], '"abbreviations" phải là các dòng "viết tắt: nghĩa"')
+        )
+    else:
+        for key, value in abbreviations.items():
+            readings = value if isinstance(value, list) else [value]
+            if not all(isinstance(r, str) and r.strip() for r in readings):
+                problems.append(
+                    Problem(display, abbreviations.key_lines[key], f'"{key}": nghĩa phải là chữ [must be text]')
+                )
+                continue
+            ctx.abbreviations[str(key)] = tuple(str(r) for r in readings)
+    groups = data.get("synonyms") or LineList()
+    if not isinstance(groups, LineList):
+        problems.append(Problem(display, data.key_lines["synonyms"], '"synonyms" phải là một danh sách nhóm'))
+    else:
+        for group, line in zip(groups, groups.item_lines, strict=True):
+            if not isinstance(group, list) or len(group) < 2 or not all(isinstance(p, str) for p in group):
+                problems.append(
+                    Problem(
+                        display,
+                        line,
+                        "mỗi nhóm đồng nghĩa là một danh sách từ 2 cụm từ trở lên, ví dụ [căn cước, cccd] "
+                        "[synonym group must list at least two phrases]",
+                    )
+                )
+                continue
+            ctx.synonyms.append(tuple(group))
+    return problems
+
+
+register_config_file("_ward", _read_ward)
+register_config_file("_synonyms", _read_synonyms)
+
+
+def load_knowledge(path: Path) -> LoadResult:
+    """Load and validate a knowledge folder (or one topic file, with its folder's configuration)."""
+    path = Path(path)
+    problems: list[Problem] = []
+    ctx = ConfigContext()
+    if not path.exists():
+        problems.append(Problem(str(path), 0, "không tìm thấy thư mục hoặc tệp tri thức [path not found]"))
+        return LoadResult(None, problems, ctx)
+    files = knowledge_files(path)
+    folder = path if path.is_dir() else path.parent
+    configs = sorted(p for p in folder.iterdir() if p.name.startswith("_") and p.suffix in {".yaml", ".yml"})
+    topics = [p for p in files if not p.name.startswith("_")]
+
+    def display(p: Path) -> str:
+        return str(p)
+
+    for cfg in configs:
+        data = _read_yaml(cfg, display(cfg), problems)
+        if data is None:
+            continue
+        reader = _CONFIG_READERS.get(cfg.stem)
+        if reader is None:
+            problems.append(
+                Problem(
+                    display(cfg),
+                    1,
+                    "tệp cấu hình không được dùng tới, bỏ qua [unknown configuration file, ignored]",
+                    Severity.WARNING,
+                )
+            )
+            continue
+        if not isinstance(data, LineDict):
+            problems.append(Problem(display(cfg), 1, "tệp cấu hình phải gồm các dòng khóa: giá trị"))
+            continue
+        problems.extend(reader(data, display(cfg), ctx))
+
+    categories: list[Category] = []
+    seen_categories: dict[str, str] = {}
+    seen_ids: dict[str, str] = {}
+    for topic in topics:
+        data = _read_yaml(topic, display(topic), problems)
+        if data is None:
+            continue
+        category = _load_topic(data, display(topic), ctx, problems)
+        if category is None:
+            continue
+        if category.slug in seen_categories:
+            problems.append(
+                Problem(
+                    display(topic),
+                    data.key_lines.get("category", 1),
+                    f'mã chủ đề "{category.slug}" đã dùng trong {seen_categories[category.slug]} '
+                    "[duplicate category]",
+                )
+            )
+        seen_categories[category.slug] = f"{category.file}:{data.key_lines.get('category', 1)}"
+        for entry in category.entries:
+            if entry.id in seen_ids:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f'mã "{entry.id}" đã dùng ở {seen_ids[entry.id]}: mỗi mục cần một mã riêng [duplicate id]',
+                    )
+                )
+            else:
+                seen_ids[entry.id] = f"{entry.file}:{entry.line}"
+            if entry.source is None:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f'mục "{entry.id}" chưa có "source" (trang chính thức làm căn cứ) [missing source]',
+                        Severity.WARNING,
+                    )
+                )
+        categories.append(category)
+    if not categories and not any(p.severity is Severity.ERROR for p in problems):
+        problems.append(Problem(str(path), 0, "không có tệp chủ đề nào (*.yaml) [no topic files]"))
+    has_errors = any(p.severity is Severity.ERROR for p in problems)
+    ward = WardInfo(**{f.name: ctx.ward[f.name] for f in fields(WardInfo) if f.name in ctx.ward})
+    kb = (
+        None
+        if has_errors
+        else KnowledgeBase(
+            categories=tuple(categories),
+            ward=ward,
+            abbreviations=dict(ctx.abbreviations),
+            synonyms=tuple(ctx.synonyms),
+        )
+    )
+    return LoadResult(kb, sorted(problems, key=lambda p: (p.file, p.line)), ctx)

@@ -1,0 +1,108 @@
+"""The plain message types every channel converts to and from, and the delivery errors senders raise.
+
+Handlers receive an :class:`IncomingMessage` and return a list of :class:`Reply`; they never see a
+Telegram or Zalo object. Reply text is light Markdown (``**bold**``, lists, ``[label](url)``): each channel
+renders it at the edge (escaped Telegram HTML, Zalo plain text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One thing a person did: typed text, or tapped a button (``button_data``)."""
+
+    channel: str  # "telegram", "zalo", "terminal", "test"
+    user_id: str  # the channel's id of the sender
+    chat_id: str  # where to answer (equals user_id in private chats)
+    text: str | None = None
+    button_data: str | None = None
+    display_name: str | None = None
+    message_id: str | None = None
+    reply_to_message_id: str | None = None
+    is_group: bool = False
+    addressed: bool = True  # in a group: mentioned, replied to, or a command
+    is_staff: bool = False  # set by the adapter from ADMIN_TELEGRAM_IDS / the staff table
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: ``data`` comes back as ``IncomingMessage.button_data``; ``url`` opens a link instead."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to send back: light-Markdown text and rows of buttons.
+
+    ``edit_message_id`` asks the channel to edit an earlier message in place where it can
+    (Telegram inline menus); channels that cannot edit send a new message instead.
+    """
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit_message_id: str | None = None
+    disable_preview: bool = True
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """What a channel reports after delivering a reply."""
+
+    message_id: str | None = None
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered; subclasses say whether retrying can help."""
+
+    def __init__(self, reason: str, *, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class RecipientBlocked(DeliveryError):
+    """The recipient blocked the bot, left, or the account is gone (Telegram 403): do not retry."""
+
+
+class RateLimited(DeliveryError):
+    """The channel asked us to slow down (Telegram 429); retry after ``retry_after`` seconds."""
+
+    def __init__(self, reason: str, *, retry_after: float, code: int | None = 429) -> None:
+        super().__init__(reason, code=code)
+        self.retry_after = retry_after
+
+
+class TransientError(DeliveryError):
+    """A network error or 5xx: retry with backoff a bounded number of times."""
+
+
+class PermanentError(DeliveryError):
+    """The channel refused the message itself (bad request, outside Zalo's window): do not retry."""
+
+
+class Sender(Protocol):
+    """Delivers replies to one chat on one channel; raises :class:`DeliveryError` subclasses."""
+
+    channel: str
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
+        """Send ``replies`` in order to ``chat_id``."""
+        ...
+
+
+@dataclass
+class ReplyBatch:
+    """Replies collected by a handler (Rasa-style dispatcher); ``items`` is what gets sent."""
+
+    items: list[Reply] = field(default_factory=list)
+
+    def add(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        """Append one reply."""
+        self.items.append(Reply(text=text, buttons=buttons))

@@ -1,0 +1,175 @@
+"""Everything a handler may use, bundled in one :class:`Services` object built by the composition root.
+
+Conversation state that lives only in memory is here too: the flood limiter, the multi-step "pending"
+state (waiting for a 👎 comment, confirming a deletion) and the last buttons offered, so a bare "2" can
+stand for the second button on channels without buttons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.kb.store import KnowledgeStore
+from bot.settings import Settings
+from bot.storage.conversations import ConversationRecords
+from bot.storage.db import create_engine_for, make_sessionmaker
+from bot.storage.migrate import upgrade
+
+UserKey = tuple[str, str]  # (channel, user_id)
+Clock = Callable[[], dt.datetime]
+
+
+def utc_clock() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class FloodVerdict(StrEnum):
+    """What to do with one incoming message."""
+
+    OK = "ok"
+    NOTICE = "notice"  # first message over the limit: answer once with a polite notice
+    SILENT = "silent"  # still over the limit: do not answer
+
+
+class FloodLimiter:
+    """At most ``limit`` messages per ``window`` seconds per user; one notice, then silence until calm."""
+
+    def __init__(self, *, limit: int = 20, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = dt.timedelta(seconds=window)
+        self._hits: dict[UserKey, deque[dt.datetime]] = {}
+        self._noticed: set[UserKey] = set()
+
+    def check(self, key: UserKey, now: dt.datetime) -> FloodVerdict:
+        """Count one message from ``key`` at ``now`` and say how to treat it."""
+        hits = self._hits.setdefault(key, deque())
+        while hits and now - hits[0] >= self.window:
+            hits.popleft()
+        hits.append(now)
+        if len(hits) <= self.limit:
+            self._noticed.discard(key)
+            return FloodVerdict.OK
+        if len(hits) > 2 * self.limit:  # bound memory while someone keeps hammering
+            hits.popleft()
+        if key in self._noticed:
+            return FloodVerdict.SILENT
+        self._noticed.add(key)
+        return FloodVerdict.NOTICE
+
+    def prune(self, now: dt.datetime) -> None:
+        """Forget users who have been quiet for a whole window."""
+        for key in [k for k, hits in self._hits.items() if not hits or now - hits[-1] >= self.window]:
+            del self._hits[key]
+            self._noticed.discard(key)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A multi-step flow waiting for the user's next message or button."""
+
+    kind: str  # "feedback_comment", "confirm_delete"
+    value: str
+    expires_at: dt.datetime
+
+
+class PendingStore:
+    """Per-user pending state with expiry; at most one pending flow per user."""
+
+    def __init__(self) -> None:
+        self._items: dict[UserKey, Pending] = {}
+
+    def set(self, key: UserKey, kind: str, value: str, *, now: dt.datetime, ttl: float) -> None:
+        """Start waiting for ``kind`` from ``key`` for ``ttl`` seconds."""
+        self._items[key] = Pending(kind, value, now + dt.timedelta(seconds=ttl))
+
+    def get(self, key: UserKey, now: dt.datetime, kind: str | None = None) -> Pending | None:
+        """The live pending flow of ``key`` (of ``kind`` if given), dropping it when expired."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item.expires_at <= now:
+            del self._items[key]
+            return None
+        if kind is not None and item.kind != kind:
+            return None
+        return item
+
+    def clear(self, key: UserKey, kind: str | None = None) -> None:
+        """Stop waiting (only for ``kind`` if given)."""
+        item = self._items.get(key)
+        if item is not None and (kind is None or item.kind == kind):
+            del self._items[key]
+
+
+class ChoiceMemory:
+    """The data buttons last offered to each user, numbered from 1 in order."""
+
+    def __init__(self, *, ttl: float = 1800.0) -> None:
+        self.ttl = dt.timedelta(seconds=ttl)
+        self._items: dict[UserKey, tuple[tuple[str, ...], dt.datetime]] = {}
+
+    def remember(self, key: UserKey, data: Sequence[str], now: dt.datetime) -> None:
+        """Remember ``data`` as the user's numbered choices; replies without buttons keep the earlier ones."""
+        if data:
+            self._items[key] = (tuple(data), now)
+
+    def choices(self, key: UserKey, now: dt.datetime) -> tuple[str, ...]:
+        """The live numbered choices of ``key``, or ``()``."""
+        item = self._items.get(key)
+        if item is None:
+            return ()
+        if now - item[1] >= self.ttl:
+            del self._items[key]
+            return ()
+        return item[0]
+
+    def forget(self, key: UserKey) -> None:
+        """Drop the user's choices."""
+        self._items.pop(key, None)
+
+
+@dataclass
+class Services:
+    """What every handler receives: knowledge, storage, settings, a clock and conversation state."""
+
+    knowledge: KnowledgeStore
+    sessions: sessionmaker[Session]
+    settings: Settings
+    clock: Clock = utc_clock
+    flood: FloodLimiter = field(default_factory=FloodLimiter)
+    pending: PendingStore = field(default_factory=PendingStore)
+    choices: ChoiceMemory = field(default_factory=ChoiceMemory)
+    engine: Engine | None = None
+    records: ConversationRecords = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.records = ConversationRecords(self.sessions, lambda: self.clock())
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def build_services(
+    settings: Settings, *, knowledge: KnowledgeStore | None = None, clock: Clock = utc_clock
+) -> Services:
+    """Migrate the database to head, open the knowledge base and bundle everything for the handlers."""
+    upgrade(settings.database_url)
+    engine = create_engine_for(settings.database_url)
+    store = knowledge if knowledge is not None else KnowledgeStore.open(settings.knowledge_dir)
+    return Services(
+        knowledge=store,
+        sessions=make_sessionmaker(engine),
+        settings=settings,
+        clock=clock,
+        engine=engine,
+    )

@@ -1,0 +1,59 @@
+"""Typed settings read once from the environment (and an optional ``.env`` file); see INTERFACE §3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Built once in the composition root, never at import time."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    database_url: str = "sqlite:///data/bot.db"
+    knowledge_dir: Path = Path("knowledge")
+    admin_telegram_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
+    bot_timezone: str = "Asia/Ho_Chi_Minh"
+    http_port: int = 8080
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    zalo_app_id: str | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        """Accept ``"123, 456"`` as well as a list."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return frozenset(int(p) for p in parts if p)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_bot_token", "telegram_webhook_url", "zalo_app_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """Treat an empty variable (``TELEGRAM_BOT_TOKEN=``) as unset."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def zalo_enabled(self) -> bool:
+        """Zalo runs only when the app id and an access or refresh token are configured."""
+        return bool(self.zalo_app_id and (self.zalo_oa_access_token or self.zalo_oa_refresh_token))

@@ -1,0 +1,145 @@
+"""Thin async services over the data functions: each call is one unit of work in its own session.
+
+Handlers use these instead of touching SQLAlchemy; the blocking database work runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.storage import repo
+
+T = TypeVar("T")
+
+
+class ConversationRecords:
+    """Who talked to the bot, what they asked, and what they thought of the answers."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime]) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def _unit(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one committed transaction."""
+        with self._sessions.begin() as session:
+            return work(session)
+
+    async def _run(self, work: Callable[[Session], T]) -> T:
+        """Run one unit of work off the event loop."""
+        return await asyncio.to_thread(self._unit, work)
+
+    async def touch(self, *, channel: str, external_id: str, display_name: str | None = None) -> None:
+        """Create or refresh the user row."""
+
+        def work(session: Session) -> None:
+            repo.touch_user(
+                session=session,
+                channel=channel,
+                external_id=external_id,
+                display_name=display_name,
+                now=self._clock(),
+            )
+
+        await self._run(work)
+
+    async def log_question(
+        self,
+        *,
+        channel: str,
+        external_id: str,
+        display_name: str | None,
+        raw_text: str,
+        normalized_text: str,
+        decision: str,
+        matched_id: str | None,
+        confidence: float,
+        latency_ms: int,
+    ) -> int:
+        """Log a free-text question; returns the log id."""
+
+        def work(session: Session) -> int:
+            now = self._clock()
+            user = repo.touch_user(
+                session=session, channel=channel, external_id=external_id, display_name=display_name, now=now
+            )
+            session.flush()
+            log = repo.log_question(
+                session=session,
+                user=user,
+                raw_text=raw_text,
+                normalized_text=normalized_text,
+                decision=decision,
+                matched_id=matched_id,
+                confidence=confidence,
+                latency_ms=latency_ms,
+                now=now,
+            )
+            return log.id
+
+        return await self._run(work)
+
+    async def record_feedback(
+        self,
+        *,
+        channel: str,
+        external_id: str,
+        helpful: bool,
+        question_log_id: int | None = None,
+        entry_id: str | None = None,
+    ) -> int | None:
+        """Record a vote; returns the feedback id, or None when the question is not this user's."""
+
+        def work(session: Session) -> int | None:
+            now = self._clock()
+            user = repo.touch_user(session=session, channel=channel, external_id=external_id, now=now)
+            session.flush()
+            feedback = repo.record_feedback(
+                session=session,
+                user=user,
+                helpful=helpful,
+                question_log_id=question_log_id,
+                entry_id=entry_id,
+                now=now,
+            )
+            return None if feedback is None else feedback.id
+
+        return await self._run(work)
+
+    async def add_comment(self, *, channel: str, external_id: str, feedback_id: int, comment: str) -> bool:
+        """Attach a comment to the user's own feedback."""
+
+        def work(session: Session) -> bool:
+            user = repo.get_user(session=session, channel=channel, external_id=external_id)
+            if user is None:
+                return False
+            return repo.set_feedback_comment(session=session, user=user, feedback_id=feedback_id, comment=comment)
+
+        return await self._run(work)
+
+    async def set_subscribed(
+        self, *, channel: str, external_id: str, display_name: str | None, subscribed: bool
+    ) -> bool:
+        """Set the subscription flag; returns the previous value."""
+
+        def work(session: Session) -> bool:
+            user = repo.touch_user(
+                session=session,
+                channel=channel,
+                external_id=external_id,
+                display_name=display_name,
+                now=self._clock(),
+            )
+            return repo.set_subscribed(session=session, user=user, subscribed=subscribed)
+
+        return await self._run(work)
+
+    async def delete_user(self, *, channel: str, external_id: str) -> bool:
+        """Delete everything stored about the user; False when nothing was stored."""
+        return await self._run(
+            lambda session: repo.delete_user_data(session=session, channel=channel, external_id=external_id)
+        )

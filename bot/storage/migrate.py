@@ -1,0 +1,79 @@
+"""Run the Alembic migrations programmatically: no alembic.ini is needed at run time."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
+from sqlalchemy.engine import URL
+
+from bot.storage.db import create_engine_for
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+# Modules that declare tables on ``Base``; later features append theirs so autogenerate sees them.
+METADATA_MODULES: list[str] = ["bot.storage.models"]
+
+
+def target_metadata() -> MetaData:
+    """The metadata of every table the migrations manage."""
+    for name in METADATA_MODULES:
+        importlib.import_module(name)
+    from bot.storage.models import Base
+
+    return Base.metadata
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """An Alembic config pointing at the packaged migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        rendered = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+        cfg.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return cfg
+
+
+def _run(url: str | URL, action: str, revision: str) -> None:
+    """Open one connection and run ``action`` ("upgrade"/"downgrade") to ``revision`` on it."""
+    cfg = alembic_config()
+    engine = create_engine_for(url)
+    try:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            if action == "upgrade":
+                command.upgrade(cfg, revision)
+            else:
+                command.downgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Upgrade the database at ``url`` to ``revision`` (default: the newest)."""
+    _run(url, "upgrade", revision)
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    """Downgrade the database at ``url`` to ``revision`` (``"base"`` drops every table)."""
+    _run(url, "downgrade", revision)
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with the code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(url: str | URL) -> str | None:
+    """The revision the database at ``url`` is at, or None when it was never migrated."""
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()

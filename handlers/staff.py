@@ -1,0 +1,27 @@
+"""Staff-only commands: /reload re-reads the knowledge base and reports problems as ``file:line: message``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.messages import IncomingMessage, Reply
+from bot.services import Services
+from handlers import texts
+from handlers.ui import text
+
+MAX_PROBLEMS_SHOWN = 15
+
+
+async def reload(msg: IncomingMessage, services: Services) -> list[Reply]:
+    """Reload the knowledge base; the previous one stays live when the new one has errors."""
+    if not msg.is_staff:
+        return text(texts.STAFF_ONLY)
+    outcome = await asyncio.to_thread(services.knowledge.reload)
+    if outcome.ok:
+        return text(texts.RELOAD_OK.format(count=outcome.entry_count))
+    problems = outcome.errors or outcome.problems
+    lines = [f"- `{problem}`" for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    extra = len(problems) - MAX_PROBLEMS_SHOWN
+    if extra > 0:
+        lines.append(texts.RELOAD_MORE.format(count=extra))
+    return text(texts.RELOAD_FAILED.format(problems="\n".join(lines)))

@@ -1,0 +1,131 @@
+"""Every sentence a citizen (or staff member) reads, in one place, in polite Vietnamese.
+
+Texts are light Markdown; channels render them. Placeholders use ``str.format`` names.
+"""
+
+from __future__ import annotations
+
+# --- greeting, help, menu -------------------------------------------------------------------------
+START = (
+    "Xin chào! Mình là **Trợ lý số** của {ward}.\n\n"
+    "Mình có thể giải đáp nhanh các câu hỏi thường gặp về thủ tục hành chính và dịch vụ công. "
+    "Bạn cứ gõ câu hỏi bằng lời của mình (có dấu hay không dấu đều được), "
+    "hoặc chọn một chủ đề dưới đây."
+)
+HELP = (
+    "**Cách dùng Trợ lý số**\n"
+    "- Gõ câu hỏi bằng tiếng Việt, ví dụ: «Cách cài đặt VNeID?»\n"
+    "- /menu: xem các chủ đề và câu hỏi thường gặp\n"
+    "- /dangky: nhận thông báo của phường/xã; /huydangky: ngừng nhận\n"
+    "- /xoadulieu: xóa dữ liệu mà Trợ lý số đang lưu về bạn\n"
+    "- Khi có nút bấm, bạn cũng có thể gõ số thứ tự (1, 2, 3…) để chọn.\n\n"
+    "Cần hỗ trợ trực tiếp, bạn liên hệ: {contact}."
+)
+MENU_TOPICS = "Mời bạn chọn một chủ đề:"
+MENU_QUESTIONS = "**{title}**\nMời bạn chọn câu hỏi:"
+MENU_PAGE = "(trang {page}/{pages})"
+NO_TOPICS = "Hiện Trợ lý số chưa có chủ đề nào. Bạn vui lòng quay lại sau nhé."
+BUTTON_TOPICS = "📋 Xem các chủ đề"
+BUTTON_BACK = "« Quay lại"
+BUTTON_PREV = "‹ Trang trước"
+BUTTON_NEXT = "Trang sau ›"
+
+# --- answers ----------------------------------------------------------------------------------------
+SOURCE = "Nguồn: [{label}]({url})"
+FEEDBACK_QUESTION = "Câu trả lời này có giúp ích cho bạn không?"
+RELATED_HINT = "Bạn cũng có thể xem các câu hỏi liên quan bên dưới."
+BUTTON_HELPFUL = "👍 Hữu ích"
+BUTTON_NOT_HELPFUL = "👎 Chưa hữu ích"
+SUGGEST = "Mình chưa chắc đã hiểu đúng ý bạn. Có phải bạn muốn hỏi một trong những câu sau không?"
+DECLINE = (
+    "Xin lỗi, hiện mình chưa có câu trả lời cho câu hỏi này. "
+    "Câu hỏi của bạn đã được ghi lại để cán bộ bổ sung.\n\n"
+    "Bạn có thể liên hệ trực tiếp: {contact}."
+)
+DECLINE_TOPICS = "Bạn cũng có thể xem các chủ đề gần với câu hỏi của mình dưới đây."
+
+# --- feedback ---------------------------------------------------------------------------------------
+THANKS_FOR_VOTE = "Cảm ơn bạn đã phản hồi! 😊"
+ASK_COMMENT = (
+    "Cảm ơn bạn đã cho biết. Bạn có thể nhắn ngắn gọn điều gì chưa ổn để cán bộ cải thiện câu trả lời "
+    "(không bắt buộc), hoặc gõ «bỏ qua»."
+)
+BUTTON_SKIP = "Bỏ qua"
+COMMENT_SAVED = "Cảm ơn bạn! Góp ý của bạn đã được ghi nhận."
+COMMENT_SKIPPED = "Dạ vâng. Bạn cần hỏi gì thêm cứ nhắn cho mình nhé."
+
+# --- small talk -------------------------------------------------------------------------------------
+GREETING = (
+    "Xin chào bạn! Mình là Trợ lý số của {ward}. Bạn cần hỏi gì cứ nhắn cho mình, hoặc chọn «Xem các chủ đề» bên dưới."
+)
+THANKS = "Dạ, không có gì ạ! Bạn cần hỏi thêm gì cứ nhắn cho mình nhé. 😊"
+GOODBYE = "Tạm biệt bạn, chúc bạn một ngày tốt lành!"
+WHO_AM_I = (
+    "Mình là **Trợ lý số**, trợ lý tự động của {ward}. Mình giải đáp các câu hỏi thường gặp về thủ tục "
+    "hành chính, dịch vụ công và gửi thông báo của phường/xã cho người đã đăng ký. "
+    "Mình là chương trình máy tính nên có thể chưa biết hết; khi cần, bạn hãy liên hệ cán bộ phường/xã."
+)
+HOW_ARE_YOU = "Mình vẫn ổn, cảm ơn bạn đã hỏi thăm! Mình có thể giúp gì cho bạn ạ?"
+ACKNOWLEDGE = "Dạ vâng ạ. Bạn cần hỏi gì thêm cứ nhắn cho mình nhé."
+
+# --- input problems ---------------------------------------------------------------------------------
+EMPTY = "Tin nhắn của bạn đang trống. Bạn vui lòng gõ câu hỏi nhé."
+TOO_LONG = (
+    "Tin nhắn dài quá ({length} ký tự) nên mình chưa đọc được. "
+    "Bạn vui lòng rút gọn, chỉ giữ lại câu hỏi chính (dưới {limit} ký tự) nhé."
+)
+NO_WORDS = "Mình chỉ hiểu được câu hỏi viết bằng chữ. Bạn vui lòng gõ câu hỏi, ví dụ: «Cách cài đặt VNeID?»"
+JUNK = "Tin nhắn có nhiều ký tự lạ nên mình không đọc được. Bạn vui lòng gõ lại câu hỏi bằng chữ nhé."
+ONLY_TEXT = "Hiện mình chỉ đọc được tin nhắn dạng chữ. Bạn vui lòng gõ câu hỏi nhé."
+INVALID_BUTTON = "Nút này không còn hiệu lực. Bạn vui lòng gõ /menu để xem lại các chủ đề, hoặc gõ câu hỏi của bạn."
+CHOOSE_NUMBER = "Bạn vui lòng chọn một số từ 1 đến {count}."
+NUMBER_WITHOUT_CHOICES = (
+    "Hiện không có lựa chọn nào đang chờ. Bạn gõ /menu để xem các chủ đề, hoặc gõ câu hỏi của bạn nhé."
+)
+FLOOD = (
+    "Bạn đang gửi tin nhắn hơi nhanh nên mình xin tạm dừng trả lời một chút. "
+    "Bạn vui lòng đợi khoảng một phút rồi hỏi tiếp nhé."
+)
+ERROR = "Xin lỗi, mình đang gặp trục trặc nên chưa trả lời được. Bạn vui lòng thử lại sau ít phút."
+
+# --- privacy (/xoadulieu) ---------------------------------------------------------------------------
+DELETE_EXPLAIN = (
+    "Bạn muốn xóa dữ liệu mà Trợ lý số đang lưu về bạn?\n\n"
+    "Những thông tin sẽ bị xóa:\n"
+    "- tên hiển thị và mã người dùng của bạn trên ứng dụng nhắn tin\n"
+    "- các câu hỏi bạn đã gửi, đánh giá và góp ý của bạn\n"
+    "- đăng ký nhận thông báo (nếu có)\n\n"
+    "Sau khi xóa sẽ không khôi phục được."
+)
+BUTTON_DELETE_CONFIRM = "🗑 Đồng ý xóa"
+BUTTON_DELETE_CANCEL = "Hủy"
+DELETED = (
+    "Đã xóa toàn bộ dữ liệu Trợ lý số lưu về bạn. Nếu bạn nhắn tin tiếp, mình sẽ bắt đầu lại như với người dùng mới."
+)
+DELETE_CANCELLED = "Đã hủy. Dữ liệu của bạn vẫn được giữ nguyên."
+DELETE_EXPIRED = "Yêu cầu xóa này đã hết hạn hoặc không phải của bạn. Nếu muốn xóa dữ liệu, bạn vui lòng gõ /xoadulieu."
+
+# --- subscriptions ----------------------------------------------------------------------------------
+SUBSCRIBED = (
+    "Bạn đã đăng ký nhận thông báo của {ward}. Khi có thông báo mới, mình sẽ gửi cho bạn. "
+    "Gõ /huydangky nếu muốn ngừng nhận."
+)
+ALREADY_SUBSCRIBED = "Bạn đã đăng ký nhận thông báo từ trước rồi. Gõ /huydangky nếu muốn ngừng nhận."
+UNSUBSCRIBED = "Bạn đã ngừng nhận thông báo. Gõ /dangky nếu muốn nhận lại."
+NOT_SUBSCRIBED = "Bạn chưa đăng ký nhận thông báo. Gõ /dangky nếu muốn nhận."
+
+# --- staff ------------------------------------------------------------------------------------------
+STAFF_ONLY = "Xin lỗi, lệnh này chỉ dành cho cán bộ quản trị."
+RELOAD_OK = "Đã nạp lại cơ sở tri thức: {count} mục."
+RELOAD_FAILED = (
+    "Không nạp lại được vì cơ sở tri thức có lỗi:\n{problems}\n\nCơ sở tri thức cũ vẫn đang hoạt động bình thường."
+)
+RELOAD_MORE = "- … và {count} lỗi khác"
+
+# --- terminal chat ----------------------------------------------------------------------------------
+TERMINAL_WELCOME = (
+    "Trò chuyện thử với Trợ lý số ngay trong cửa sổ dòng lệnh. "
+    "Gõ câu hỏi rồi nhấn Enter; gõ số để chọn nút; gõ /quit (hoặc Ctrl-D) để thoát."
+)
+TERMINAL_BYE = "Tạm biệt!"
+TERMINAL_BOT = "Trợ lý số"

@@ -1,0 +1,121 @@
+"""Search tests: right entry for each way of asking, clean declines, properties that hold for any input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.kb.loader import load_knowledge
+from bot.kb.result import Decision
+from bot.kb.search import SearchIndex
+
+WriteKb = Callable[..., Path]
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+
+
+@pytest.fixture
+def index(write_kb: WriteKb) -> SearchIndex:
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    return SearchIndex(kb)
+
+
+@pytest.fixture(scope="module")
+def shipped_index() -> SearchIndex:
+    kb = load_knowledge(KNOWLEDGE).kb
+    assert kb is not None, "the shipped knowledge base has errors: run python -m bot kb check"
+    return SearchIndex(kb)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("kích hoạt định danh mức 2 ở đâu", "vneid-kich-hoat-muc-2"),
+        ("kich hoat dinh danh muc hai", "vneid-kich-hoat-muc-2"),
+        ("quên pass vneid", "vneid-quen-mat-khau"),
+        ("ko nho mk app dinh danh", "vneid-quen-mat-khau"),
+        ("cho em hỏi đưa bằng lái lên app vneid sao ạ", "vneid-tich-hop-gplx"),
+        ("tich hop giay phep lai xe", "vneid-tich-hop-gplx"),
+        ("công an gọi bảo chuyển tiền vào tài khoản an toàn", "lua-dao-tai-khoan-an-toan"),
+        ("tin nhắn đòi tiền điện dọa cắt điện", "lua-dao-hoa-don-dien-gia"),
+    ],
+)
+def test_finds_the_right_entry(index: SearchIndex, question: str, expected: str) -> None:
+    result = index.search(question)
+    assert result.best is not None and result.best.entry.id == expected, result
+
+
+@pytest.mark.parametrize("junk", ["", "   ", "😀🙏", "\x00\xff\x01", "https://dichvucong.gov.vn", "?!?!", "a" * 20000])
+def test_junk_declines_cleanly(index: SearchIndex, junk: str) -> None:
+    result = index.search(junk)
+    assert result.decision is Decision.DECLINE
+    assert not result.answered
+
+
+@pytest.mark.parametrize("question", ["giá vàng hôm nay bao nhiêu", "đội tuyển việt nam đá mấy giờ", "nấu phở bò thế nào"])
+def test_out_of_scope_is_not_answered(index: SearchIndex, question: str) -> None:
+    assert not index.search(question).answered
+
+
+def test_diacritics_prefer_the_entry_that_agrees(write_kb: WriteKb) -> None:
+    kb = load_knowledge(
+        write_kb(
+            {
+                "a.yaml": "category: a\ntitle: A\nentries:\n"
+                "  - id: duong\n    question: Đường đến trụ sở phường\n    answer: A\n"
+                "  - id: duong-lich\n    question: Dương lịch là gì\n    answer: B\n"
+            }
+        )
+    ).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    assert index.search("đường").candidates[0].entry.id == "duong"
+    assert index.search("dương").candidates[0].entry.id == "duong-lich"
+
+
+def test_deterministic(index: SearchIndex) -> None:
+    first = index.search("vneid mức 2")
+    assert all(index.search("vneid mức 2") == first for _ in range(3))
+
+
+def test_candidates_are_sorted_and_bounded(index: SearchIndex) -> None:
+    result = index.search("vneid")
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert len(result.suggestions) <= 3
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_search_never_raises_and_confidence_is_bounded(index: SearchIndex, text: str) -> None:
+    result = index.search(text)
+    assert 0.0 <= result.confidence <= 1.0
+    assert all(0.0 <= c.score <= 1.0 for c in result.candidates)
+    assert result.answered == (result.decision is Decision.ANSWER)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(["vneid", "mức", "2", "kích", "hoạt", "ko", "dc", "tiền", "điện", "ạ"]), max_size=12))
+def test_vocabulary_soup_never_raises(index: SearchIndex, words: list[str]) -> None:
+    result = index.search(" ".join(words))
+    assert 0.0 <= result.confidence <= 1.0
+
+
+def test_every_shipped_question_and_variant_retrieves_its_entry(shipped_index: SearchIndex) -> None:
+    misses = []
+    for entry in shipped_index.entries:
+        for phrase in (entry.question, *entry.variants):
+            best = shipped_index.search(phrase).best
+            if best is None or best.entry.id != entry.id:
+                misses.append((entry.id, phrase, best.entry.id if best else None))
+    assert misses == []
+
+
+def test_shipped_questions_are_answered_not_just_ranked(shipped_index: SearchIndex) -> None:
+    unanswered = [e.id for e in shipped_index.entries if not shipped_index.search(e.question).answered]
+    assert unanswered == []
