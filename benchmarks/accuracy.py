@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process, utils
 from benchmarks.questions import DECLINE_KINDS, IN_SCOPE_KINDS, Question, load_questions, validate
 from bot.kb.loader import load_knowledge
 from bot.kb.models import KnowledgeBase
+from bot.kb.normalize import fold
 from bot.kb.search import SearchIndex
 
 Ranker = Callable[[str], tuple[list[str], float]]  # question → ranked ids, top score
@@ -32,13 +33,13 @@ def engine_ranker(index: SearchIndex) -> Callable[[str], tuple[list[str], bool]]
     return rank
 
 
-def wratio_ranker(kb: KnowledgeBase) -> Ranker:
-    """Baseline: rapidfuzz WRatio over questions and variants (default processor), best phrase per entry."""
-    choices = [(e.id, utils.default_process(p)) for e in kb.entries for p in (e.question, *e.variants)]
+def wratio_ranker(kb: KnowledgeBase, prepare: Callable[[str], str] = utils.default_process) -> Ranker:
+    """Baseline: rapidfuzz WRatio over questions and variants, best phrase per entry."""
+    choices = [(e.id, prepare(p)) for e in kb.entries for p in (e.question, *e.variants)]
     texts = [c[1] for c in choices]
 
     def rank(text: str) -> tuple[list[str], float]:
-        hits = process.extract(utils.default_process(text), texts, scorer=fuzz.WRatio, processor=None, limit=40)
+        hits = process.extract(prepare(text), texts, scorer=fuzz.WRatio, processor=None, limit=40)
         ids: list[str] = []
         for _, _, k in hits:
             if choices[k][0] not in ids:
@@ -87,7 +88,12 @@ def evaluate(questions: list[Question], kb: KnowledgeBase, index: SearchIndex) -
     systems: dict[str, list[tuple[Question, list[str], bool]]] = {}
     engine = engine_ranker(index)
     systems["engine"] = [(q, *engine(q.text)) for q in questions]
-    for name, ranker in (("rapidfuzz WRatio", wratio_ranker(kb)), ("bm25s raw tokens", bm25_ranker(kb))):
+    baselines = (
+        ("rapidfuzz WRatio", wratio_ranker(kb)),
+        ("WRatio, stripped", wratio_ranker(kb, fold)),
+        ("bm25s raw tokens", bm25_ranker(kb)),
+    )
+    for name, ranker in baselines:
         rows = [(q, *ranker(q.text)) for q in questions]
         t = _best_threshold(rows)
         systems[name] = [(q, ids, s >= t) for q, ids, s in rows]

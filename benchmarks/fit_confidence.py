@@ -1,62 +1,62 @@
-"""Fit the engine's feature weights (logistic regression) on the dev half of the labelled questions.
+"""Fit the engine's two models on the dev half of the labelled questions, and print them.
 
-Run: ``python -m benchmarks.fit_confidence``. It prints the weights to paste into ``bot/kb/search.py``
-(``WEIGHTS``) and a threshold sweep on the dev half; the test half stays unseen for ``benchmarks.accuracy``.
-Each (question, candidate) pair is one example, labelled 1 when the candidate is the right entry.
+Run: ``python -m benchmarks.fit_confidence``. Paste the printed ``RANK_WEIGHTS`` and ``ACCEPT_WEIGHTS`` into
+``bot/kb/search.py``. Only the dev half is used; ``benchmarks.accuracy --split test`` reports the unseen half.
+1. Ranking: every (question, candidate) pair is an example, labelled 1 when the candidate is the right entry.
+2. Acceptance: for every question, the top candidate under the fitted ranking, labelled 1 when it is right
+   (out-of-scope and near-miss questions are always 0); its inputs include its lead over the runner-up.
 """
 
 from __future__ import annotations
 
+import argparse
+import re
 import sys
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.questions import load_questions
+from benchmarks.questions import Question, load_questions
 from bot.kb import search as engine
 from bot.kb.loader import load_knowledge
-from bot.kb.search import FEATURES, SearchIndex
+from bot.kb.search import ACCEPT_FEATURES, ACCEPT_SIGNS, FEATURES, SearchIndex, accept_features
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 4000, lr: float = 0.5) -> np.ndarray:
-    """Plain batch gradient descent on the logistic loss with an L2 penalty (the bias is not penalized)."""
+def fit(
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 6000, lr: float = 0.5, signs: Sequence[int] = ()
+) -> np.ndarray:
+    """Class-balanced logistic regression by gradient descent on standardized columns; the last column is the
+    bias (all ones, unpenalized). Returns weights for the original, unstandardized columns."""
+    mean = x[:, :-1].mean(axis=0)
+    std = x[:, :-1].std(axis=0) + 1e-9
+    z = np.hstack([(x[:, :-1] - mean) / std, x[:, -1:]])
     w = np.zeros(x.shape[1])
     pos = max(1.0, float(y.sum()))
-    weights = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * max(1.0, len(y) - pos)))
+    neg = max(1.0, len(y) - pos)
+    sample = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * neg))
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-(x @ w)))
-        grad = x.T @ ((p - y) * weights) / len(y)
+        p = 1 / (1 + np.exp(-np.clip(z @ w, -30, 30)))
+        grad = z.T @ ((p - y) * sample) / len(y)
         penalty = l2 * w
         penalty[-1] = 0.0
         w -= lr * (grad + penalty)
-    return w
+        for k, sign in enumerate(signs):
+            if sign and w[k] * sign < 0:
+                w[k] = 0.0  # projected descent: keep the sign the feature's meaning requires
+    scaled = w[:-1] / std
+    return np.append(scaled, w[-1] - float(scaled @ mean))
 
 
-def main() -> int:
-    """Fit on the dev split and print weights and a threshold sweep."""
-    loaded = load_knowledge(Path("knowledge"))
-    assert loaded.kb is not None, "knowledge base has errors"
-    index = SearchIndex(loaded.kb)
-    dev = [q for q in load_questions() if q.split == "dev"]
-    rows: list[list[float]] = []
-    labels: list[int] = []
-    for q in dev:
-        for entry_id, features in index.features_for(q.text, limit=8):
-            rows.append(features)
-            labels.append(int(entry_id == q.expected))
-    x, y = np.array(rows), np.array(labels, dtype=float)
-    w = fit(x, y)
-    print(f"dev questions: {len(dev)}, pairs: {len(y)}, positives: {int(y.sum())}")
-    print("WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")")
-    for name, v in zip(FEATURES, w, strict=True):
-        print(f"  {name:>10}: {v:+.3f}")
-    engine.WEIGHTS = tuple(float(v) for v in w)
-    index = SearchIndex(loaded.kb)
+def _sweep(index: SearchIndex, questions: Sequence[Question]) -> None:
+    answer_at = engine.ANSWER_AT
     print("\n| answer_at | in-scope answered correctly | declined (oos+near) | overall |")
-    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+    print("|---|---|---|---|")
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
         engine.ANSWER_AT = t
         ok_in = ok_out = n_in = n_out = 0
-        for q in dev:
+        for q in questions:
             r = index.search(q.text)
             if q.expected is None:
                 n_out += 1
@@ -68,7 +68,82 @@ def main() -> int:
             f"| {t:.2f} | {ok_in / max(1, n_in):.3f} | {ok_out / max(1, n_out):.3f} | "
             f"{(ok_in + ok_out) / max(1, n_in + n_out):.3f} |"
         )
+    engine.ANSWER_AT = answer_at
+
+
+def fit_listwise(
+    groups: list[tuple[np.ndarray, int]], l2: float = 1e-3, steps: int = 3000, lr: float = 0.5
+) -> np.ndarray:
+    """Softmax (listwise) ranking: maximize the log-probability of the right candidate within each question."""
+    dim = groups[0][0].shape[1]
+    w = np.zeros(dim)
+    for _ in range(steps):
+        grad = np.zeros(dim)
+        for x, right in groups:
+            z = x @ w
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            p[right] -= 1.0
+            grad += x.T @ p
+        w -= lr * (grad / len(groups) + l2 * w)
+    return w
+
+
+def fit_models(index: SearchIndex, questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Fit the ranking and then the acceptance weights; install both in the engine module."""
+    groups = []
+    for q in questions:
+        ranked = index.rank(q.text)[:15]
+        right = [k for k, r in enumerate(ranked) if index.entries[r.index].id == q.expected]
+        if right and len(ranked) > 1:
+            groups.append((np.array([r.features for r in ranked]), right[0]))
+    rank_w = fit_listwise(groups)
+    rank_w[-1] = 0.0  # a constant does not change a ranking
+    engine.RANK_WEIGHTS = tuple(float(v) for v in rank_w)
+    rows, labels = [], []
+    for q in questions:
+        ranked = index.rank(q.text)
+        if ranked:
+            rows.append(accept_features(ranked, 0))
+            labels.append(int(index.entries[ranked[0].index].id == q.expected))
+    accept_w = fit(np.array(rows), np.array(labels, dtype=float), l2=1e-2, signs=ACCEPT_SIGNS)
+    engine.ACCEPT_WEIGHTS = tuple(float(v) for v in accept_w)
+    return rank_w, accept_w, len(groups)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Fit both models on the dev split and print the weights and a threshold sweep."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kb", type=Path, default=Path("knowledge"))
+    parser.add_argument("--write", action="store_true", help="write the fitted weights into bot/kb/search.py")
+    args = parser.parse_args(argv)
+    loaded = load_knowledge(args.kb)
+    assert loaded.kb is not None, "knowledge base has errors"
+    index = SearchIndex(loaded.kb)
+    ids = {e.id for e in loaded.kb.entries}
+    dev = [q for q in load_questions() if q.split == "dev" and (q.expected is None or q.expected in ids)]
+    rank_w, accept_w, groups = fit_models(index, dev)
+    print(f"dev questions: {len(dev)} ({groups} with the right entry among the candidates)")
+    print("RANK_WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in rank_w) + ")")
+    print("  " + ", ".join(f"{n}={v:+.2f}" for n, v in zip(FEATURES, rank_w, strict=True)))
+    print("ACCEPT_WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in accept_w) + ")")
+    print("  " + ", ".join(f"{n}={v:+.2f}" for n, v in zip(ACCEPT_FEATURES, accept_w, strict=True)))
+    _sweep(index, dev)
+    if args.write:
+        _write(rank_w, accept_w)
     return 0
+
+
+def _write(rank_w: np.ndarray, accept_w: np.ndarray) -> None:
+    """Replace the two weight tuples in the engine's source."""
+    path = Path(engine.__file__)
+    source = path.read_text("utf-8")
+    for name, w in (("RANK_WEIGHTS", rank_w), ("ACCEPT_WEIGHTS", accept_w)):
+        body = textwrap.fill(", ".join(f"{v:.3f}" for v in w) + ",", width=112, initial_indent="    ",
+                             subsequent_indent="    ")
+        source = re.sub(rf"^{name} = \(.*?\)$", f"{name} = (\n{body}\n)", source, flags=re.M | re.S)
+    path.write_text(source, "utf-8")
+    print(f"wrote weights into {path.name}")
 
 
 if __name__ == "__main__":

@@ -121,10 +121,12 @@ def services_health(services: Any) -> Any:
     async def check() -> tuple[bool, dict[str, Any]]:
         db_ok = await asyncio.to_thread(ping_database)
         try:
-            entries = len(services.knowledge.kb.entries)
+            entries: int | None = len(services.knowledge.kb.entries)
         except Exception:
-            entries = 0
-        return db_ok and entries > 0, {"database": db_ok, "knowledge_entries": entries}
+            log.exception("knowledge base health check failed")
+            entries = None
+        details = {"database": db_ok, "knowledge_loaded": entries is not None, "knowledge_entries": entries or 0}
+        return db_ok and entries is not None, details
 
     return check
 
@@ -136,9 +138,14 @@ async def serve_telegram(
     stop: asyncio.Event | None = None,
     host: str = "0.0.0.0",
     concurrent_updates: int = 16,
+    handle: Any = None,
 ) -> int:
-    """Run Telegram (polling or webhook) and the HTTP server until ``stop`` is set or SIGTERM/SIGINT."""
-    from bot.channels.telegram import TelegramChannel
+    """Run Telegram (polling or webhook) and the HTTP server until ``stop`` is set or SIGTERM/SIGINT.
+
+    ``handle`` replaces ``handlers.routes.handle`` (benchmarks measure the channel alone with it).
+    """
+    from bot.channels.telegram import TelegramChannel, TelegramSender
+    from handlers.broadcast_staff import start_broadcasting
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -163,7 +170,7 @@ async def serve_telegram(
         services.close()
 
     webhook = settings.telegram_webhook_url
-    channel = TelegramChannel(settings, services, post_init=post_init, post_shutdown=post_shutdown)
+    channel = TelegramChannel(settings, services, handle=handle, post_init=post_init, post_shutdown=post_shutdown)
     application = channel.build_application(webhook=webhook is not None, concurrent_updates=concurrent_updates)
     routes: list[BaseRoute] = [health_route(services_health(services))]
     secret = ""
@@ -173,12 +180,14 @@ async def serve_telegram(
     server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
 
     code = 0
+    broadcasting = None
     try:
         await application.initialize()
         if application.post_init is not None:  # what run_polling would do; we run the lifecycle ourselves
             await application.post_init(application)
         await server.start()
         await application.start()
+        broadcasting = await start_broadcasting(services, {"telegram": TelegramSender(application.bot)})
         if webhook is not None:
             url = webhook.rstrip("/")
             if not url.endswith(TELEGRAM_WEBHOOK_PATH):
@@ -195,6 +204,8 @@ async def serve_telegram(
         log.exception("the bot stopped because of an error")
         code = 1
     finally:
+        if broadcasting is not None:
+            await broadcasting.stop()
         await server.stop()
         if application.updater is not None and application.updater.running:
             await application.updater.stop()

@@ -16,6 +16,8 @@ from enum import StrEnum
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import bot.broadcast.planned  # noqa: F401  (registers the announcement configuration files)
+from bot.broadcast.service import BroadcastService
 from bot.kb.store import KnowledgeStore
 from bot.settings import Settings
 from bot.storage.conversations import ConversationRecords
@@ -149,9 +151,12 @@ class Services:
     choices: ChoiceMemory = field(default_factory=ChoiceMemory)
     engine: Engine | None = None
     records: ConversationRecords = field(init=False)
+    broadcasts: BroadcastService = field(init=False)
 
     def __post_init__(self) -> None:
         self.records = ConversationRecords(self.sessions, lambda: self.clock())
+        channels = ("telegram", "zalo") if self.settings.zalo_enabled else ("telegram",)
+        self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), channels)
 
     def close(self) -> None:
         """Release the database connections."""

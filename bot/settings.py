@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 
 class Settings(BaseSettings):
@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     zalo_api_base_url: str = "https://openapi.zalo.me"
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
 
+    question_log_retention_days: int = 180  # logged questions older than this are purged daily; 0 keeps them
+
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
     def _parse_ids(cls, value: object) -> object:
@@ -57,3 +59,14 @@ class Settings(BaseSettings):
     def zalo_enabled(self) -> bool:
         """Zalo runs only when the app id and an access or refresh token are configured."""
         return bool(self.zalo_app_id and (self.zalo_oa_access_token or self.zalo_oa_refresh_token))
+
+    # Announcements (issue 5): Telegram's limits, retries, and how long a missed schedule may still be sent.
+    broadcast_rate_per_second: float = 30.0
+    broadcast_per_chat_interval: float = 1.0
+    broadcast_max_attempts: int = 5
+    broadcast_batch_size: int = 10
+    broadcast_lease_seconds: float = 60.0
+    broadcast_poll_interval: float = 0.5
+    broadcast_progress_interval: float = 3.0
+    schedule_grace_seconds: int = 3600
+    schedule_sync_interval: float = 5.0

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import FloodVerdict, Services
-from handlers import faq, feedback, menu, privacy, smalltalk, staff, subscriptions, texts
+from handlers import broadcast_staff, faq, feedback, menu, privacy, reports, smalltalk, staff, subscriptions, texts
 from handlers.ui import data_buttons, fits, invalid_button, text
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,12 @@ COMMANDS: dict[str, Handler] = {
     "huydangky": subscriptions.unsubscribe,
     "xoadulieu": privacy.ask_delete,
     "reload": staff.reload,
+    "thongbao": broadcast_staff.start_notice,
+    "lichthongbao": broadcast_staff.list_scheduled,
+    "themcanbo": broadcast_staff.add_staff,
+    "xoacanbo": broadcast_staff.remove_staff,
+    "canbo": broadcast_staff.list_staff,
+    "thongke": reports.usage,
 }
 
 # Whole messages (accent-folded) that mean a command on channels without slash commands.
@@ -42,6 +48,7 @@ COMMAND_WORDS: dict[str, str] = {
     "dangky": "dangky", "dang ky": "dangky", "dang ky nhan thong bao": "dangky",
     "huydangky": "huydangky", "huy dang ky": "huydangky",
     "xoadulieu": "xoadulieu", "xoa du lieu": "xoadulieu", "xoa du lieu cua toi": "xoadulieu",
+    "thongke": "thongke", "thong ke": "thongke",
 }  # fmt: skip
 
 BUTTONS: dict[str, Handler] = {
@@ -49,6 +56,9 @@ BUTTONS: dict[str, Handler] = {
     "a": faq.answer_button,
     "fb": feedback.vote,
     "del": privacy.confirm,
+    "sub": subscriptions.choose,
+    "unsub": subscriptions.unsubscribe_button,
+    "tb": broadcast_staff.notice_button,
 }
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s|$)")
@@ -118,6 +128,10 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
     folded = fold(body)
     if pending := services.pending.get(key, now, feedback.PENDING_KIND):
         return await feedback.comment(msg, services, pending.value, body, folded)
+    if services.pending.get(key, now, broadcast_staff.PENDING_KIND) and (
+        timed := await broadcast_staff.typed_time(msg, services, body)
+    ) is not None:
+        return timed
     if word := COMMAND_WORDS.get(folded):
         return await COMMANDS[word](msg, services)
     if kind := smalltalk.detect(body):

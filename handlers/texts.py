@@ -129,3 +129,106 @@ TERMINAL_WELCOME = (
 )
 TERMINAL_BYE = "Tạm biệt!"
 TERMINAL_BOT = "Trợ lý số"
+
+# --- staff statistics (/thongke) --------------------------------------------------------------------
+STATS_HEADER = "📊 **Thống kê {days} ngày qua** (đến {until})"
+STATS_BODY = (
+    "- Câu hỏi: {questions} (trả lời ngay {answered}, gợi ý {suggested}, chưa trả lời được {declined})\n"
+    "- Tỉ lệ trả lời ngay: {rate}\n"
+    "- Người đặt câu hỏi: {askers}; người dùng mới: {new_users}\n"
+    "- Đánh giá: 👍 {helpful} · 👎 {unhelpful}\n"
+    "- Đang nhận thông báo: {subscribers} người"
+)
+STATS_NO_QUESTIONS = "Chưa có câu hỏi nào trong khoảng thời gian này."
+STATS_PER_DAY = "Theo ngày: {days}"
+STATS_TOP_ENTRIES = "**Mục được hỏi nhiều nhất:**"
+STATS_TOP_ENTRY = "{n}. {question} ({count} lượt)"
+STATS_UNANSWERED = "**Câu hỏi chưa trả lời tốt nhiều nhất:**"
+STATS_UNANSWERED_ITEM = "{n}. «{text}» ({count} lượt)"
+STATS_UNANSWERED_CLOSEST = "   gần nhất với mục: {question}"
+STATS_HINT = "Danh sách đầy đủ: chạy `python -m bot report unanswered --since {days}d` trên máy chủ."
+STATS_USAGE = "Cách dùng: /thongke (7 ngày qua) hoặc /thongke 30 (số ngày, từ 1 đến {max_days})."
+
+# --- announcements: subscription choices, notices, staff broadcasting (issue 5) --------------------------
+SUBSCRIPTION_CHOICES = (
+    "**Chủ đề bạn nhận:** {topics}\n**Khu vực:** {area}\n\n"
+    "Bạn bấm vào chủ đề để bật/tắt, chọn khu vực (tổ dân phố/thôn) của mình, hoặc gõ /huydangky để ngừng nhận."
+)
+SUBSCRIPTION_ALL_TOPICS = "tất cả các chủ đề"
+SUBSCRIPTION_WHOLE_WARD = "toàn phường/xã"
+SUBSCRIPTION_SAVED = "Đã lưu lựa chọn của bạn."
+SUBSCRIPTION_NOT_ACTIVE = "Bạn chưa đăng ký nhận thông báo. Gõ /dangky để đăng ký nhé."
+BUTTON_AREA_ALL = "Toàn phường/xã"
+BUTTON_AREA_PREFIX = "📍 "
+BUTTON_TOPIC_ON = "✅ "
+BUTTON_TOPIC_OFF = "⬜ "
+BUTTON_SUBSCRIPTION_DONE = "Xong"
+BUTTON_RESUBSCRIBE = "🔔 Đăng ký lại"
+NOTICE_FOOTER = "—\nBạn nhận tin này vì đã đăng ký nhận thông báo. Bấm nút dưới đây nếu không muốn nhận nữa."
+BUTTON_UNSUBSCRIBE = "Hủy nhận thông báo"
+
+NOTICE_USAGE = (
+    "Cách dùng: gõ /thongbao rồi nội dung thông báo trên cùng một tin nhắn, ví dụ:\n"
+    "/thongbao Từ ngày 01/4, bộ phận một cửa nhận hồ sơ cả sáng thứ Bảy."
+)
+NOTICE_TOO_LONG = "Nội dung thông báo dài {length} ký tự, vượt giới hạn {limit}. Anh/chị vui lòng rút gọn lại."
+NOTICE_PREVIEW_HEAD = "👀 **Xem trước** — người dân sẽ nhận đúng như tin dưới đây:"
+NOTICE_PANEL = (
+    "**Chủ đề:** {topic}\n**Khu vực:** {area}\n**Số người sẽ nhận (hiện tại):** {count}\n\n"
+    "Chọn chủ đề, khu vực, rồi bấm «Gửi ngay» hoặc «Hẹn giờ». Chưa có gì được gửi đi."
+)
+NOTICE_ALL_TOPICS = "tất cả người đăng ký"
+NOTICE_WHOLE_WARD = "toàn phường/xã"
+BUTTON_SEND_NOW = "📤 Gửi ngay"
+BUTTON_SCHEDULE = "⏰ Hẹn giờ"
+BUTTON_NOTICE_CANCEL = "Hủy"
+BUTTON_CONFIRM_SEND = "✅ Xác nhận gửi"
+BUTTON_CONFIRM_SCHEDULE = "✅ Xác nhận hẹn giờ"
+BUTTON_BACK_TO_PANEL = "« Quay lại"
+NOTICE_CONFIRM_NOW = "Gửi thông báo này ngay tới **{count}** người ({topic}, {area})? Bấm «Xác nhận gửi» để gửi."
+NOTICE_ASK_TIME = (
+    "Anh/chị gõ ngày giờ muốn gửi (giờ Việt Nam), dạng **ngày/tháng/năm giờ:phút**, ví dụ: {example}"
+)
+NOTICE_BAD_TIME = "Chưa đọc được ngày giờ này. Anh/chị gõ lại theo dạng ngày/tháng/năm giờ:phút, ví dụ: {example}"
+NOTICE_PAST_TIME = "Thời điểm này đã qua. Anh/chị chọn một thời điểm trong tương lai nhé."
+NOTICE_CONFIRM_LATER = (
+    "Hẹn gửi thông báo này lúc **{when}** tới những người đăng ký ({topic}, {area})? Bấm «Xác nhận hẹn giờ»."
+)
+NOTICE_EXPIRED = "Bản nháp thông báo đã hết hạn hoặc đã được xử lý. Anh/chị gõ lại /thongbao kèm nội dung nhé."
+NOTICE_CANCELLED = "Đã hủy, không có thông báo nào được gửi."
+NOTICE_STARTED = "📤 Đang bắt đầu gửi thông báo #{id} tới {count} người…"
+NOTICE_SCHEDULED = "⏰ Đã hẹn gửi thông báo #{id} lúc {when}. Gõ /lichthongbao để xem hoặc hủy."
+NOTICE_PROGRESS = (
+    "📤 Đang gửi thông báo #{id}\n"
+    "Đã gửi: {sent}/{total} · Lỗi: {failed} · Chặn bot: {blocked} · Còn lại: {remaining}\n"
+    "Ước tính còn: {eta}"
+)
+NOTICE_ETA_UNKNOWN = "đang tính"
+NOTICE_FINAL = (
+    "✅ Đã gửi xong thông báo #{id}.\n"
+    "Đã gửi: {sent}/{total} · Lỗi: {failed} · Chặn bot: {blocked} · Bỏ qua: {skipped}\n"
+    "Thời gian: {duration}"
+)
+NOTICE_FINAL_CANCELLED = "⛔ Thông báo #{id} đã bị hủy. Đã gửi {sent}/{total} người trước khi hủy."
+NOTICE_MISSED = (
+    "⚠️ Thông báo hẹn lúc {when} đã **không được gửi** vì lúc đó Trợ lý số không chạy (quá thời gian cho phép "
+    "gửi bù). Nội dung:\n\n{text}\n\nNếu vẫn cần, anh/chị gõ /thongbao để gửi lại."
+)
+SCHEDULE_EMPTY = "Hiện không có thông báo nào đang hẹn giờ hoặc đang gửi."
+SCHEDULE_HEAD = "**Thông báo đang hẹn giờ / đang gửi:**"
+SCHEDULE_ITEM_SCHEDULED = "#{id} · ⏰ {when} · {topic} · {preview}"
+SCHEDULE_ITEM_SENDING = "#{id} · 📤 đang gửi {sent}/{total} · {preview}"
+SCHEDULE_PLANNED_HEAD = "**Thông báo định kỳ (tệp _schedule.yaml):**"
+SCHEDULE_PLANNED_ITEM = "{id} · {when} · {preview}"
+BUTTON_CANCEL_BROADCAST = "Hủy #{id}"
+BROADCAST_CANCELLED = "Đã hủy thông báo #{id}."
+BROADCAST_NOT_CANCELLABLE = "Thông báo #{id} không còn hủy được (đã gửi xong, đã hủy hoặc không tồn tại)."
+STAFF_USAGE = "Cách dùng: /themcanbo <mã Telegram> để thêm, /xoacanbo <mã Telegram> để bỏ, /canbo để xem danh sách."
+STAFF_ADDED = "Đã thêm cán bộ {id}. Người này có thể dùng /thongbao và /lichthongbao."
+STAFF_ALREADY = "Cán bộ {id} đã có trong danh sách."
+STAFF_REMOVED = "Đã bỏ cán bộ {id} khỏi danh sách."
+STAFF_NOT_FOUND = (
+    "Không có cán bộ {id} trong danh sách (quản trị khai báo trong ADMIN_TELEGRAM_IDS không bỏ được ở đây)."
+)
+STAFF_LIST = "**Cán bộ được gửi thông báo:**\n{items}"
+STAFF_LIST_EMPTY = "(chưa có ai ngoài quản trị khai báo trong cấu hình)"

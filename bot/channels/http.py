@@ -72,8 +72,11 @@ def telegram_webhook_route(application: Any, secret: str, path: str = TELEGRAM_W
         if len(body) > MAX_BODY_BYTES:
             return JSONResponse({"ok": False}, 413)
         try:
-            update = Update.de_json(json.loads(body), application.bot)
-        except (ValueError, TypeError, KeyError):
+            data = json.loads(body)
+            if not isinstance(data, dict) or "update_id" not in data:
+                raise ValueError("not an update")
+            update = Update.de_json(data, application.bot)
+        except Exception:  # anything unreadable is the sender's problem, never a crash
             log.warning("telegram webhook: unreadable update")
             return JSONResponse({"ok": False}, 400)
         await application.update_queue.put(update)

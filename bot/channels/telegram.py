@@ -241,6 +241,7 @@ class TelegramChannel:
         token = self.settings.telegram_bot_token
         if token is None:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
         builder = (
             ApplicationBuilder()
             .token(token.get_secret_value())

@@ -2,19 +2,25 @@
 
 Stage 1 picks candidates cheaply: BM25 over accent-stripped syllables and syllable bigrams (question, variants
 and tags at full weight, the answer at a lower one), plus a character-trigram channel that forgives typos and
-merged words. Stage 2 reranks the candidates on normalized features: how much of the question's IDF mass the
-best-matching phrase covers (and the reverse), bigram coverage, a rapidfuzz ratio, coverage by the whole entry
-(the question's unmatched salient words lower it), character coverage, and, when the question was typed with
-diacritics, whether they agree with the entry's. A linear score squashed by a logistic gives the confidence.
+merged words. Stage 2 ranks the candidates with a linear model over normalized features (coverage of the
+question's IDF mass by the best phrase, by all phrases and by the whole entry; the reverse coverage; bigrams;
+a fuzzy ratio; character overlap; BM25 relative to the best; agreement of diacritics). Stage 3 decides: a
+logistic acceptance model over the best candidate (its share of the ranking, its lead over the runner-up, the
+question's strongest word that the entry lacks, the share of the question the knowledge base never uses)
+gives a calibrated confidence in [0, 1]. Both models are fitted by ``benchmarks/fit_confidence.py``.
+
+In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu", "không") weigh more than the
+context around it.
 """
 
 from __future__ import annotations
 
 import math
-from itertools import pairwise
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -24,40 +30,62 @@ from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.normalize import Normalizer, builtin_lexicon, strip_accents
 from bot.kb.result import Candidate, Decision, SearchResult
 
-MAX_QUERY_CHARS = 1000  # a longer message is cut: its question is almost always near the start or end
+MAX_QUERY_CHARS = 1000  # the rest of a longer message is ignored
 BM25_K1 = 1.2
 BM25_B = 0.75
 ANSWER_FIELD_WEIGHT = 0.3
-LEXICAL_CANDIDATES = 24
-CHAR_CANDIDATES = 12
+LEXICAL_CANDIDATES = 20
+CHAR_CANDIDATES = 10
+ACCENT_MISMATCH_CREDIT = 0.5  # a word typed with other diacritics than the entry's ("thẻ" vs "thế")
+CONTEXT_CLAUSE_WEIGHT = 0.4  # words outside the question-bearing clause of a long message
+LONG_MESSAGE_TOKENS = 14
+_CLAUSE_SPLIT = re.compile(r"[.!?;:\n]+|,\s+(?=\S+\s+\S+\s+\S+)")
+_QUESTION_MARKERS = re.compile(
+    r"\b(gi|sao|the nao|o dau|bao nhieu|bao lau|bao gio|khong|chua|co phai|duoc khong|nao|ai|can gi|hay khong)\b"
+)
 
-# Feature weights and thresholds, fitted by benchmarks/fit_confidence.py (see README, "Accuracy").
-FEATURES = ("q_cov", "p_cov", "bi_cov", "fuzzy", "max_fuzzy", "doc_cov", "char_cov", "accents", "bias")
-WEIGHTS = (4.0, 1.5, 1.5, 2.0, 1.0, 3.0, 1.5, 1.5, -8.5)
-ANSWER_AT = 0.5
+# Fitted by benchmarks/fit_confidence.py on the dev half of the labelled questions (README, "Accuracy").
+FEATURES = (
+    "q_cov", "p_cov", "f1", "bi_cov", "fuzzy", "union_cov", "doc_cov", "doc_bi_cov", "answer_cov",
+    "char_cov", "bm25_rel", "match_bm25_rel", "bm25_norm", "accents", "bias",
+)  # fmt: skip
+RANK_WEIGHTS = (
+    1.947, 1.405, 1.452, -0.025, 3.941, -0.120, 2.867, 1.898, 1.591, 3.127, 3.086, 1.849, 2.402, 2.236, 0.000,
+)
+ACCEPT_FEATURES = (
+    "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "max_unmatched", "oov_mass", "bias",
+)  # fmt: skip
+# The sign each acceptance weight must keep, so that the model transfers to knowledge bases it was not fitted on.
+ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, -1, -1, 0)
+ACCEPT_WEIGHTS = (
+    4.246, 1.443, 0.000, 0.000, 0.000, 0.000, -0.621, 0.000, -1.652,
+)
+ANSWER_AT = 0.6
 SUGGEST_AT = 0.2
-MIN_MARGIN = 0.08  # below this gap to a runner-up in another entry, suggest rather than answer
 
 
 @dataclass(frozen=True)
 class _Phrase:
-    entry: int
-    stripped: tuple[str, ...]
     text: str
     uni: frozenset[str]
+    acc: frozenset[str]  # the same words with their diacritics
     bi: frozenset[str]
+    mass: float  # IDF mass of its unigrams
     is_tags: bool
 
 
 @dataclass(frozen=True)
-class _QueryTerms:
+class _Query:
     uni: dict[str, float]  # stripped unigram → match weight (1.0, or less for a typo correction)
-    idf: dict[str, float]  # unigram → idf, for every unigram of the question (unknown words get the max)
+    marked: dict[str, str]  # stripped unigram → the accented word the citizen typed, for words typed with marks
+    idf: dict[str, float]  # unigram → idf × clause weight (unknown words get the maximum idf)
     bi: frozenset[str]
     text: str
     accented: tuple[str, ...]
     typed_with_diacritics: bool
     grams: frozenset[str]
+    mass: float
+    oov_mass: float  # share of the mass in words the knowledge base never uses
 
 
 def _bigrams(tokens: Sequence[str]) -> list[str]:
@@ -69,6 +97,21 @@ def _trigrams(tokens: Sequence[str]) -> set[str]:
     return {text[i : i + 3] for i in range(len(text) - 2)}
 
 
+def _postings(
+    term_tf: list[dict[str, float]], idf: dict[str, float]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    lengths = np.array([sum(tf.values()) for tf in term_tf]) if term_tf else np.zeros(0)
+    avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+    acc: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    for i, tf in enumerate(term_tf):
+        norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[i] / avg)
+        for term, f in tf.items():
+            ids, ws = acc[term]
+            ids.append(i)
+            ws.append(idf[term] * f * (BM25_K1 + 1) / (f + norm_len))
+    return {t: (np.array(ids, dtype=np.int32), np.array(ws)) for t, (ids, ws) in acc.items()}
+
+
 class SearchIndex:
     """An immutable index over one knowledge base; build it once, search it from any thread."""
 
@@ -78,19 +121,23 @@ class SearchIndex:
             builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
         )
         self.entries: tuple[Entry, ...] = kb.entries
-        self._phrases: list[list[_Phrase]] = []
-        self._doc_uni: list[frozenset[str]] = []
-        self._doc_accented: list[frozenset[str]] = []
         n = len(self.entries)
-        term_tf: list[dict[str, float]] = []
+        raw_phrases: list[list[tuple[tuple[str, ...], tuple[str, ...], bool]]] = []
+        doc_tf: list[dict[str, float]] = []
+        match_tf: list[dict[str, float]] = []
         gram_sets: list[set[str]] = []
-        lengths = np.zeros(n, dtype=np.float64)
-        for i, entry in enumerate(self.entries):
-            phrases: list[_Phrase] = []
+        self._doc_uni: list[frozenset[str]] = []
+        self._doc_bi: list[frozenset[str]] = []
+        self._match_uni: list[frozenset[str]] = []
+        self._answer_uni: list[frozenset[str]] = []
+        self._doc_accented: list[frozenset[str]] = []
+        self._match_accented: list[frozenset[str]] = []
+        self._answer_accented: list[frozenset[str]] = []
+        for entry in self.entries:
+            phrases: list[tuple[tuple[str, ...], tuple[str, ...], bool]] = []
             tf: dict[str, float] = defaultdict(float)
             grams: set[str] = set()
             accented: set[str] = set()
-            uni_all: set[str] = set()
             texts = [(entry.question, False), *((v, False) for v in entry.variants)]
             if entry.tags:
                 texts.append((" ".join(entry.tags), True))
@@ -98,44 +145,52 @@ class SearchIndex:
                 norm = self.normalizer.normalize(text)
                 if not norm.stripped:
                     continue
-                bi = _bigrams(norm.stripped)
-                phrases.append(
-                    _Phrase(i, norm.stripped, norm.stripped_text, frozenset(norm.stripped), frozenset(bi), is_tags)
-                )
-                for term in (*norm.stripped, *bi):
+                phrases.append((norm.stripped, norm.tokens, is_tags))
+                for term in (*norm.stripped, *_bigrams(norm.stripped)):
                     tf[term] += 1.0
                 grams |= _trigrams(norm.stripped)
                 accented.update(norm.tokens)
-                uni_all.update(norm.stripped)
+            match_tf.append(dict(tf))
+            self._match_accented.append(frozenset(accented))
+            match_uni = {t for t in tf if "_" not in t}
             answer = self.normalizer.normalize(entry.answer)
             for term in (*answer.stripped, *_bigrams(answer.stripped)):
                 tf[term] += ANSWER_FIELD_WEIGHT
             accented.update(answer.tokens)
-            uni_all.update(answer.stripped)
-            lengths[i] = sum(tf.values())
-            term_tf.append(tf)
+            raw_phrases.append(phrases)
+            doc_tf.append(tf)
             gram_sets.append(grams)
-            self._phrases.append(phrases)
-            self._doc_uni.append(frozenset(uni_all))
+            self._match_uni.append(frozenset(match_uni))
+            self._answer_uni.append(frozenset(answer.stripped))
+            self._answer_accented.append(frozenset(answer.tokens))
+            self._doc_uni.append(frozenset(t for t in tf if "_" not in t))
+            self._doc_bi.append(frozenset(t for t in tf if "_" in t))
             self._doc_accented.append(frozenset(accented))
 
         df: dict[str, int] = defaultdict(int)
-        for tf in term_tf:
+        for tf in doc_tf:
             for term in tf:
                 df[term] += 1
         self._idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        avg_len = float(lengths.mean()) if n else 1.0
-        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-        for i, tf in enumerate(term_tf):
-            norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[i] / avg_len)
-            for term, f in tf.items():
-                ids, ws = postings[term]
-                ids.append(i)
-                ws.append(self._idf[term] * f * (BM25_K1 + 1) / (f + norm_len))
-        self._postings = {t: (np.array(ids, dtype=np.int32), np.array(ws)) for t, (ids, ws) in postings.items()}
+        self._doc_postings = _postings(doc_tf, self._idf)
+        self._match_postings = _postings(match_tf, self._idf)
         self._vocab = sorted(t for t in df if "_" not in t)
         self._vocab_set = frozenset(self._vocab)
+        self._phrases = [
+            [
+                _Phrase(
+                    " ".join(tokens),
+                    frozenset(tokens),
+                    frozenset(accented),
+                    frozenset(_bigrams(tokens)),
+                    sum(self._idf[t] for t in set(tokens)) or 1.0,
+                    is_tags,
+                )
+                for tokens, accented, is_tags in phrases
+            ]
+            for phrases in raw_phrases
+        ]
 
         gram_df: dict[str, int] = defaultdict(int)
         for grams in gram_sets:
@@ -157,55 +212,84 @@ class SearchIndex:
             return []
         for cut in range(2, len(token) - 1):
             left, right = token[:cut], token[cut:]
-            if left in self._vocab_set and right in self._vocab_set and len(left) > 1 and len(right) > 1:
+            if left in self._vocab_set and right in self._vocab_set:
                 return [(left, 0.9), (right, 0.9)]
         found = process.extract(
             token, self._vocab, scorer=Levenshtein.normalized_similarity, score_cutoff=0.74, limit=2
         )
         return [(word, 0.85 * score) for word, score, _ in found]
 
-    def _terms(self, tokens: tuple[str, ...], stripped: tuple[str, ...], typed: bool) -> _QueryTerms:
+    def _clause_weights(self, text: str) -> dict[str, float]:
+        """Weights of words outside the clause that asks, in a long message; empty for a short one."""
+        clauses = [c for c in _CLAUSE_SPLIT.split(text) if c.strip()]
+        if len(clauses) < 2:
+            return {}
+        normalized = [self.normalizer.normalize(c).stripped for c in clauses]
+        if sum(len(c) for c in normalized) < LONG_MESSAGE_TOKENS:
+            return {}
+        asking = [
+            k for k, c in enumerate(clauses) if "?" in c or _QUESTION_MARKERS.search(" ".join(normalized[k]))
+        ]
+        if not asking:
+            asking = [len(clauses) - 1]  # Vietnamese usually asks at the end
+        weights: dict[str, float] = {}
+        for k, tokens in enumerate(normalized):
+            w = 1.0 if k in asking else CONTEXT_CLAUSE_WEIGHT
+            for t in tokens:
+                weights[t] = max(weights.get(t, 0.0), w)
+        return weights
+
+    def _query(
+        self, tokens: tuple[str, ...], stripped: tuple[str, ...], typed: bool, clause_weights: dict[str, float]
+    ) -> _Query:
         uni: dict[str, float] = {}
         idf: dict[str, float] = {}
         sequence: list[str] = []
+        oov = 0.0
+        marked = {s: t for s, t in zip(stripped, tokens, strict=True) if s != t}
         for token in stripped:
+            weight = clause_weights.get(token, 1.0)
             fixes = self._correct(token)
             if fixes:
-                for word, weight in fixes:
-                    uni[word] = max(uni.get(word, 0.0), weight)
-                    idf[word] = self._idf.get(word, self._max_idf)
+                for word, match in fixes:
+                    uni[word] = max(uni.get(word, 0.0), match)
+                    idf[word] = max(idf.get(word, 0.0), self._idf[word] * weight)
                 sequence.append(fixes[0][0])
-            else:
-                uni[token] = 1.0
-                idf[token] = self._idf.get(token, self._max_idf)
-                sequence.append(token)
-        return _QueryTerms(
+                continue
+            known = self._idf.get(token)
+            if known is None and token not in idf:
+                oov += self._max_idf * weight
+            uni[token] = 1.0
+            idf[token] = max(idf.get(token, 0.0), (known if known is not None else self._max_idf) * weight)
+            sequence.append(token)
+        mass = sum(idf.values()) or 1.0
+        return _Query(
             uni=uni,
+            marked=marked,
             idf=idf,
             bi=frozenset(_bigrams(sequence)),
             text=" ".join(sequence),
             accented=tokens,
             typed_with_diacritics=typed,
             grams=frozenset(_trigrams(stripped)),
+            mass=mass,
+            oov_mass=min(1.0, oov / mass),
         )
 
-    def _lexical(self, q: _QueryTerms) -> dict[int, float]:
+    def _bm25(self, q: _Query, postings: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         n = len(self.entries)
         ids: list[np.ndarray] = []
         ws: list[np.ndarray] = []
         for term, weight in (*q.uni.items(), *((b, 1.0) for b in q.bi)):
-            post = self._postings.get(term)
+            post = postings.get(term)
             if post is not None:
                 ids.append(post[0])
                 ws.append(post[1] * weight)
-        out: dict[int, float] = {}
-        if ids:
-            scores = np.bincount(np.concatenate(ids), weights=np.concatenate(ws), minlength=n)
-            top = np.argpartition(-scores, min(LEXICAL_CANDIDATES, n - 1))[:LEXICAL_CANDIDATES]
-            out.update((int(i), float(scores[i])) for i in top if scores[i] > 0)
-        return out
+        if not ids:
+            return np.zeros(n)
+        return np.bincount(np.concatenate(ids), weights=np.concatenate(ws), minlength=n)
 
-    def _char(self, q: _QueryTerms) -> np.ndarray:
+    def _char(self, q: _Query) -> np.ndarray:
         n = len(self.entries)
         ids: list[np.ndarray] = []
         ws: list[np.ndarray] = []
@@ -224,92 +308,159 @@ class SearchIndex:
         overlap = np.bincount(np.concatenate(ids), weights=np.concatenate(ws), minlength=n)
         return np.asarray(overlap / np.sqrt(mass * self._gram_mass))
 
-    def _features(self, q: _QueryTerms, i: int, char_cov: float) -> list[float]:
-        mass = sum(q.idf.values()) or 1.0
-        best: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    def _coverage(self, q: _Query, terms: frozenset[str], accented: frozenset[str]) -> float:
+        """Share of the question's IDF mass found in ``terms``. A word typed with diacritics counts fully only
+        where the entry has the same accented word ("thẻ" is not "thế"), half where only the letters agree."""
+        total = 0.0
+        for t, w in q.uni.items():
+            if t in terms:
+                typed = q.marked.get(t)
+                agree = typed is None or typed in accented
+                total += q.idf[t] * w * (1.0 if agree else ACCENT_MISMATCH_CREDIT)
+        return total / q.mass
+
+    def _features(self, q: _Query, i: int, char: float, bm25: tuple[float, float, float, float]) -> list[float]:
+        best = (0.0, 0.0, 0.0, 0.0, 0.0)
         best_score = -1.0
-        max_fuzzy = 0.0
         for p in self._phrases[i]:
-            matched = sum(q.idf[t] * w for t, w in q.uni.items() if t in p.uni)
-            q_cov = matched / mass
-            p_mass = sum(self._idf.get(t, self._max_idf) for t in p.uni) or 1.0
-            p_cov = sum(self._idf.get(t, self._max_idf) for t in p.uni if t in q.uni) / p_mass
+            q_cov = self._coverage(q, p.uni, p.acc) * (0.85 if p.is_tags else 1.0)
+            p_cov = sum(self._idf[t] for t in p.uni if t in q.uni) / p.mass
+            f1 = 2 * q_cov * p_cov / (q_cov + p_cov) if q_cov + p_cov > 0 else 0.0
             bi_cov = len(q.bi & p.bi) / len(q.bi) if q.bi else q_cov
-            fz = 0.0 if p.is_tags else fuzz.WRatio(q.text, p.text) / 100.0
-            if p.is_tags:
-                q_cov *= 0.85
-            max_fuzzy = max(max_fuzzy, fz)
-            score = 0.4 * q_cov + 0.2 * p_cov + 0.15 * bi_cov + 0.25 * fz
+            fz = 0.0 if p.is_tags else max(fuzz.ratio(q.text, p.text), fuzz.token_sort_ratio(q.text, p.text)) / 100
+            score = 0.35 * q_cov + 0.2 * p_cov + 0.15 * f1 + 0.1 * bi_cov + 0.2 * fz
             if score > best_score:
-                best_score, best = score, (q_cov, p_cov, bi_cov, fz)
-        doc = self._doc_uni[i]
-        doc_cov = sum(q.idf[t] * w for t, w in q.uni.items() if t in doc) / mass
+                best_score, best = score, (q_cov, p_cov, f1, bi_cov, fz)
+        doc_cov = self._coverage(q, self._doc_uni[i], self._doc_accented[i])
+        doc_bi_cov = len(q.bi & self._doc_bi[i]) / len(q.bi) if q.bi else doc_cov
+        bm25_doc, bm25_doc_top, bm25_match, bm25_match_top = bm25
         accents = 1.0
         if q.typed_with_diacritics:
-            marked = [t for t in q.accented if t != _strip(t)]
+            marked = [t for t in q.accented if t != strip_accents(t)]
             if marked:
-                agree = self._doc_accented[i]
-                accents = sum(1.0 for t in marked if t in agree) / len(marked)
-        return [*best, max_fuzzy, doc_cov, min(char_cov, 1.0), accents, 1.0]
+                accents = sum(1.0 for t in marked if t in self._doc_accented[i]) / len(marked)
+        return [
+            *best,
+            self._coverage(q, self._match_uni[i], self._match_accented[i]),
+            doc_cov,
+            doc_bi_cov,
+            self._coverage(q, self._answer_uni[i], self._answer_accented[i]),
+            min(char, 1.0),
+            bm25_doc / bm25_doc_top if bm25_doc_top > 0 else 0.0,
+            bm25_match / bm25_match_top if bm25_match_top > 0 else 0.0,
+            min(2.0, bm25_doc / q.mass),
+            accents,
+            1.0,
+        ]
 
-    def _score_reading(self, tokens: tuple[str, ...], stripped: tuple[str, ...], typed: bool) -> dict[int, float]:
-        q = self._terms(tokens, stripped, typed)
-        candidates = self._lexical(q)
+    def _max_unmatched(self, q: _Query, i: int) -> float:
+        doc = self._doc_uni[i]
+        missing = [q.idf[t] for t in q.uni if t not in doc]
+        return max(missing, default=0.0) / self._max_idf
+
+    def _candidates(self, q: _Query) -> dict[int, list[float]]:
+        doc = self._bm25(q, self._doc_postings)
+        match = self._bm25(q, self._match_postings)
         char = self._char(q)
-        if len(char):
-            top = np.argpartition(-char, min(CHAR_CANDIDATES, len(char) - 1))[:CHAR_CANDIDATES]
-            for i in top:
-                if char[i] > 0:
-                    candidates.setdefault(int(i), 0.0)
-        out: dict[int, float] = {}
-        for i in candidates:
-            f = self._features(q, i, float(char[i]) if len(char) else 0.0)
-            out[i] = sum(w * x for w, x in zip(WEIGHTS, f, strict=True))
-        return out
+        n = len(self.entries)
+        picked: set[int] = set()
+        for scores, k in ((doc, LEXICAL_CANDIDATES), (char, CHAR_CANDIDATES)):
+            top = np.argpartition(-scores, min(k, n - 1))[:k]
+            picked.update(int(i) for i in top if scores[i] > 0)
+        tops = (float(doc.max()), float(match.max()))
+        return {
+            i: self._features(q, i, float(char[i]), (float(doc[i]), tops[0], float(match[i]), tops[1]))
+            for i in picked
+        }
 
-    def explain(self, text: str, entry_id: str) -> dict[str, float]:
-        """The features of one entry for one question (for tuning and for curious staff)."""
-        norm = self.normalizer.normalize(text[:MAX_QUERY_CHARS])
-        q = self._terms(norm.tokens, norm.stripped, norm.typed_with_diacritics)
-        i = next(k for k, e in enumerate(self.entries) if e.id == entry_id)
-        char = self._char(q)
-        return dict(zip(FEATURES, self._features(q, i, float(char[i])), strict=True))
-
-    def features_for(self, text: str, limit: int = 10) -> list[tuple[str, list[float]]]:
-        """Candidate entries and their feature vectors, best first (used to fit the weights)."""
-        norm = self.normalizer.normalize(text[:MAX_QUERY_CHARS])
+    def rank(self, text: str) -> list[Ranked]:
+        """Every candidate for ``text`` with its ranking score and features, best first, over all readings."""
+        if not isinstance(text, str) or not self.entries:
+            return []
+        text = text[:MAX_QUERY_CHARS]
+        norm = self.normalizer.normalize(text)
         if not norm.stripped:
             return []
-        q = self._terms(norm.tokens, norm.stripped, norm.typed_with_diacritics)
-        char = self._char(q)
-        scored = self._score_reading(norm.tokens, norm.stripped, norm.typed_with_diacritics)
-        ranked = sorted(scored, key=lambda i: (-scored[i], i))[:limit]
-        return [(self.entries[i].id, self._features(q, i, float(char[i]))) for i in ranked]
+        clause_weights = self._clause_weights(text)
+        readings = [(norm.tokens, norm.stripped)]
+        readings += [(alt, tuple(strip_accents(t) for t in alt)) for alt in norm.alternatives]
+        best: dict[int, Ranked] = {}
+        for tokens, stripped in readings:
+            q = self._query(tokens, stripped, norm.typed_with_diacritics, clause_weights)
+            for i, f in self._candidates(q).items():
+                score = _dot(RANK_WEIGHTS, f)
+                if i not in best or score > best[i].score:
+                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, len(stripped))
+        return sorted(best.values(), key=lambda r: (-r.score, r.index))
+
+    def explain(self, text: str, entry_id: str) -> dict[str, float]:
+        """The features of one entry for one question, if it is a candidate (for tuning and curious staff)."""
+        for r in self.rank(text):
+            if self.entries[r.index].id == entry_id:
+                return dict(zip(FEATURES, r.features, strict=True))
+        return {}
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
         """Find the entries that answer ``text``; decide whether to answer, suggest or decline."""
-        if not isinstance(text, str):
-            text = ""
-        norm = self.normalizer.normalize(text[:MAX_QUERY_CHARS])
-        if not norm.stripped or not self.entries:
-            return SearchResult(text, norm.text, Decision.DECLINE, ())
-        readings = [(norm.tokens, norm.stripped)]
-        readings += [(alt, tuple(_strip(t) for t in alt)) for alt in norm.alternatives]
-        scores: dict[int, float] = {}
-        for tokens, stripped in readings:
-            for i, s in self._score_reading(tokens, stripped, norm.typed_with_diacritics).items():
-                if s > scores.get(i, -math.inf):
-                    scores[i] = s
-        ranked = sorted(scores, key=lambda i: (-scores[i], i))[:limit]
-        candidates = tuple(Candidate(self.entries[i], _sigmoid(scores[i])) for i in ranked)
-        return SearchResult(text, norm.text, _decide(candidates), candidates)
+        query = text if isinstance(text, str) else ""
+        ranked = self.rank(query)
+        if not ranked:
+            return SearchResult(query, "", Decision.DECLINE, ())
+        normalized = self.normalizer.normalize(query[:MAX_QUERY_CHARS]).text
+        candidates: list[Candidate] = []
+        ceiling = 1.0
+        for k, r in enumerate(ranked[:limit]):
+            confidence = min(ceiling, accept_probability(ranked, k))
+            ceiling = confidence
+            candidates.append(Candidate(self.entries[r.index], confidence))
+        return SearchResult(query, normalized, _decide(candidates), tuple(candidates))
 
 
-def _strip(token: str) -> str:
-    return strip_accents(token)
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate as the ranking model sees it."""
+
+    index: int
+    score: float
+    features: list[float]
+    max_unmatched: float
+    oov_mass: float
+    query_tokens: int
+
+
+def accept_features(ranked: Sequence[Ranked], k: int) -> list[float]:
+    """The acceptance model's inputs for candidate ``k`` of a ranked list."""
+    r = ranked[k]
+    top = max(x.score for x in ranked)
+    exps = [math.exp(max(-50.0, x.score - top)) for x in ranked]
+    share = exps[k] / sum(exps)
+    others = [x.score for j, x in enumerate(ranked) if j != k]
+    lead = min(5.0, r.score - max(others)) if others else 5.0
+    named = dict(zip(FEATURES, r.features, strict=True))
+    # Being ahead of the other candidates counts only together with absolute evidence: in a small knowledge
+    # base one weak candidate easily takes the whole share.
+    cover = named["union_cov"]
+    return [
+        share * cover,
+        max(0.0, min(1.0, lead)) * cover,
+        *(named[k] for k in ("q_cov", "union_cov", "doc_cov", "accents")),
+        r.max_unmatched,
+        r.oov_mass,
+        1.0,
+    ]
+
+
+def accept_probability(ranked: Sequence[Ranked], k: int) -> float:
+    """Calibrated probability that candidate ``k`` is the right answer, in [0, 1]."""
+    return _sigmoid(_dot(ACCEPT_WEIGHTS, accept_features(ranked, k)))
+
+
+def _dot(weights: Sequence[float], values: Sequence[float]) -> float:
+    return sum(w * x for w, x in zip(weights, values, strict=True))
 
 
 def _sigmoid(x: float) -> float:
+    x = max(-30.0, min(30.0, x))
     return round(1.0 / (1.0 + math.exp(-x)), 4)
 
 
@@ -317,7 +468,5 @@ def _decide(candidates: Sequence[Candidate]) -> Decision:
     if not candidates or candidates[0].score < SUGGEST_AT:
         return Decision.DECLINE
     if candidates[0].score < ANSWER_AT:
-        return Decision.SUGGEST
-    if len(candidates) > 1 and candidates[0].score - candidates[1].score < MIN_MARGIN:
         return Decision.SUGGEST
     return Decision.ANSWER

@@ -26,7 +26,12 @@ def _prepare_sqlite_file(url: URL) -> None:
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:
-    """Turn on foreign keys and WAL, and let SQLAlchemy (not pysqlite) emit BEGIN so SAVEPOINTs work."""
+    """Turn on foreign keys and WAL, and let SQLAlchemy (not pysqlite) emit BEGIN so SAVEPOINTs work.
+
+    Transactions begin IMMEDIATE: a deferred transaction that reads and then writes fails at once with
+    "database is locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) when another connection wrote in between, which
+    the broadcast workers do many times a second; IMMEDIATE waits its turn under ``busy_timeout`` instead.
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -39,7 +44,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:

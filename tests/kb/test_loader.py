@@ -38,11 +38,11 @@ def test_valid_folder_loads(write_kb: WriteKb) -> None:
     ("body", "line", "fragment"),
     [
         ("  - id: x\n    question: Q?\n    answer: A\n    varaints: [a]\n", 7, 'ý bạn là "variants"'),
-        ("  - id: x\n    question: Q?\n", 4, "thiếu \"answer\""),
+        ("  - id: x\n    question: Q?\n", 4, 'thiếu "answer"'),
         ("  - id: x\n    question: '  '\n    answer: A\n", 5, '"question" (câu hỏi) đang để trống'),
         ("  - id: Bad_Id\n    question: Q?\n    answer: A\n", 4, 'mã "Bad_Id" không hợp lệ'),
         ("  - id: x\n    question: Q?\n    answer: A\n    variants: một câu\n", 7, '"variants" phải là một danh sách'),
-        ("  - id: x\n    question: Q?\n    answer: A\n    updated: 2026-13-01\n", 7, "ngày \"2026-13-01\" không hợp lệ"),
+        ("  - id: x\n    question: Q?\n    answer: A\n    updated: 2026-13-01\n", 7, 'ngày "2026-13-01" không hợp lệ'),
         ("  - id: x\n    question: Q?\n    answer: A\n    updated: hôm qua\n", 7, "không hợp lệ"),
         ("  - id: x\n    question: Q?\n    answer: A\n    source: vneid.gov.vn\n", 7, "địa chỉ web"),
         ("  - id: x\n    question: Q?\n    answer: 'Gọi {{ward.fone}}'\n", 6, "ward.fone"),
@@ -112,7 +112,9 @@ def test_ward_placeholders_are_filled(write_kb: WriteKb) -> None:
 
 
 def test_unfilled_placeholder_uses_a_neutral_default(write_kb: WriteKb) -> None:
-    result = load_knowledge(write_kb({"a.yaml": GOOD_HEAD + "  - id: x\n    question: Q?\n    answer: '{{ward.phone}}'\n"}))
+    result = load_knowledge(
+        write_kb({"a.yaml": GOOD_HEAD + "  - id: x\n    question: Q?\n    answer: '{{ward.phone}}'\n"})
+    )
     assert result.kb is not None
     entry = result.kb.entry("x")
     assert entry is not None and "UBND phường/xã" in entry.answer

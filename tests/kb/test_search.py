@@ -56,7 +56,9 @@ def test_junk_declines_cleanly(index: SearchIndex, junk: str) -> None:
     assert not result.answered
 
 
-@pytest.mark.parametrize("question", ["giá vàng hôm nay bao nhiêu", "đội tuyển việt nam đá mấy giờ", "nấu phở bò thế nào"])
+@pytest.mark.parametrize(
+    "question", ["giá vàng hôm nay bao nhiêu", "đội tuyển việt nam đá mấy giờ", "nấu phở bò thế nào"]
+)
 def test_out_of_scope_is_not_answered(index: SearchIndex, question: str) -> None:
     assert not index.search(question).answered
 
@@ -100,7 +102,9 @@ def test_search_never_raises_and_confidence_is_bounded(index: SearchIndex, text:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(words=st.lists(st.sampled_from(["vneid", "mức", "2", "kích", "hoạt", "ko", "dc", "tiền", "điện", "ạ"]), max_size=12))
+@given(
+    words=st.lists(st.sampled_from(["vneid", "mức", "2", "kích", "hoạt", "ko", "dc", "tiền", "điện", "ạ"]), max_size=12)
+)
 def test_vocabulary_soup_never_raises(index: SearchIndex, words: list[str]) -> None:
     result = index.search(" ".join(words))
     assert 0.0 <= result.confidence <= 1.0

@@ -1,0 +1,1 @@
+"""Announcements: subscribers, broadcasts and their deliveries, the scheduler and the rate-limited senders."""

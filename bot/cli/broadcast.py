@@ -1,0 +1,225 @@
+"""``broadcast send|schedule|list|cancel|status``: announcements from the shell.
+
+``send`` creates the broadcast and follows its progress while the running bot delivers it (``--deliver``
+delivers from this process instead, e.g. when the bot is not running). Times are local (``BOT_TIMEZONE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import bot.broadcast.planned  # noqa: F401  (registers _announcements / _schedule for kb check)
+from bot.broadcast import service
+from bot.broadcast.models import SCHEDULED, SENDING
+from bot.broadcast.planned import parse_local_datetime
+from bot.broadcast.service import BroadcastStatus
+from bot.settings import Settings
+
+FINAL = {"done", "cancelled", "missed"}
+
+
+def _sessions(settings: Settings) -> Any:
+    from bot.storage.db import create_engine_for, make_sessionmaker
+    from bot.storage.migrate import upgrade
+
+    upgrade(settings.database_url)
+    return make_sessionmaker(create_engine_for(settings.database_url))
+
+
+def _channels(settings: Settings) -> tuple[str, ...]:
+    return ("telegram", "zalo") if settings.zalo_enabled else ("telegram",)
+
+
+def _text(words: list[str]) -> str:
+    if words == ["-"]:
+        return sys.stdin.read().strip()
+    return " ".join(words).strip()
+
+
+def status_line(status: BroadcastStatus, timezone: ZoneInfo) -> str:
+    """One line per broadcast for the shell."""
+    eta = status.eta_seconds
+    when = status.scheduled_at.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if status.scheduled_at else "-"
+    preview = " ".join(status.text.split())[:50]
+    return (
+        f"#{status.id:<5} {status.status:<9} at={when:<16} total={status.total:<6} sent={status.sent:<6} "
+        f"failed={status.failed:<4} blocked={status.blocked:<4} remaining={status.remaining:<6} "
+        f"rate={status.rate:6.1f}/s eta={'-' if eta is None else f'{eta:.0f}s':<6} {preview}"
+    )
+
+
+def follow(sessions: Any, broadcast_id: int, timezone: ZoneInfo, interval: float = 2.0) -> int:
+    """Print the status every ``interval`` seconds until the broadcast is finished."""
+    try:
+        while True:
+            status = service.broadcast_status(sessions=sessions, broadcast_id=broadcast_id)
+            if status is None:
+                print(f"no broadcast #{broadcast_id}", file=sys.stderr)
+                return 1
+            print(status_line(status, timezone), flush=True)
+            if status.status in FINAL:
+                return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        print("stopped following; the broadcast goes on in the bot", file=sys.stderr)
+        return 0
+
+
+async def _deliver(settings: Settings, broadcast_id: int) -> int:
+    """Deliver from this process through Telegram until the broadcast is finished."""
+    from telegram import Bot
+
+    from bot.broadcast.runtime import BroadcastRuntime
+    from bot.channels.telegram import TelegramSender, file_base_url
+    from bot.services import build_services
+    from handlers.broadcast_staff import VIEWS
+
+    if settings.telegram_bot_token is None:
+        print("--deliver needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
+        return 2
+    services = build_services(settings)
+    tg = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=file_base_url(settings.telegram_api_base_url),
+    )
+    timezone = ZoneInfo(settings.bot_timezone)
+    async with tg:
+        runtime = BroadcastRuntime(services, {"telegram": TelegramSender(tg)}, VIEWS, run_scheduler=False)
+        await runtime.start()
+        try:
+            while True:
+                status = await asyncio.to_thread(
+                    service.broadcast_status, sessions=services.sessions, broadcast_id=broadcast_id
+                )
+                if status is None or status.status in FINAL or status.status == SCHEDULED:
+                    if status is not None:
+                        print(status_line(status, timezone), flush=True)
+                    return 0 if status is not None else 1
+                print(status_line(status, timezone), flush=True)
+                await asyncio.sleep(2.0)
+        finally:
+            await runtime.stop()
+            services.close()
+
+
+def send(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a broadcast now and follow it."""
+    body = _text(args.text)
+    if not body:
+        print("empty notice", file=sys.stderr)
+        return 2
+    sessions = _sessions(settings)
+    broadcast_id = service.create_broadcast(
+        sessions=sessions, text=body, topic=args.topic, area=args.area, created_by="cli", channels=_channels(settings)
+    )
+    assert broadcast_id is not None
+    print(f"broadcast #{broadcast_id} created", flush=True)
+    if args.deliver:
+        return asyncio.run(_deliver(settings, broadcast_id))
+    if args.no_wait:
+        return 0
+    return follow(sessions, broadcast_id, ZoneInfo(settings.bot_timezone))
+
+
+def schedule(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a broadcast for a local date and time."""
+    body = _text(args.text)
+    local = parse_local_datetime(args.at)
+    if not body or local is None:
+        print('need a text and --at "YYYY-MM-DD HH:MM" (local time)', file=sys.stderr)
+        return 2
+    timezone = ZoneInfo(settings.bot_timezone)
+    when = local.replace(tzinfo=timezone).astimezone(dt.UTC)
+    if when <= dt.datetime.now(dt.UTC):
+        print("that time has already passed", file=sys.stderr)
+        return 2
+    sessions = _sessions(settings)
+    broadcast_id = service.create_broadcast(
+        sessions=sessions,
+        text=body,
+        topic=args.topic,
+        area=args.area,
+        scheduled_at=when,
+        created_by="cli",
+        channels=_channels(settings),
+    )
+    print(f"broadcast #{broadcast_id} scheduled for {local:%Y-%m-%d %H:%M} ({settings.bot_timezone})")
+    return 0
+
+
+def list_(args: argparse.Namespace, settings: Settings) -> int:
+    """List broadcasts (scheduled and running unless ``--all``)."""
+    sessions = _sessions(settings)
+    statuses = None if args.all else [SCHEDULED, SENDING]
+    rows = service.list_broadcasts(sessions=sessions, statuses=statuses, limit=args.limit)
+    timezone = ZoneInfo(settings.bot_timezone)
+    for row in rows:
+        print(status_line(row, timezone))
+    if not rows:
+        print("no broadcasts")
+    return 0
+
+
+def cancel(args: argparse.Namespace, settings: Settings) -> int:
+    """Cancel a scheduled or running broadcast."""
+    if service.cancel_broadcast(sessions=_sessions(settings), broadcast_id=args.id):
+        print(f"broadcast #{args.id} cancelled")
+        return 0
+    print(f"broadcast #{args.id} cannot be cancelled (finished, cancelled or unknown)", file=sys.stderr)
+    return 1
+
+
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    """Show (or ``--follow``) one broadcast."""
+    sessions = _sessions(settings)
+    timezone = ZoneInfo(settings.bot_timezone)
+    if args.follow:
+        return follow(sessions, args.id, timezone)
+    row = service.broadcast_status(sessions=sessions, broadcast_id=args.id)
+    if row is None:
+        print(f"no broadcast #{args.id}", file=sys.stderr)
+        return 1
+    print(status_line(row, timezone))
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``broadcast send|schedule|list|cancel|status``."""
+    parser = sub.add_parser("broadcast", help="send, schedule, list and cancel announcements")
+    actions = parser.add_subparsers(dest="action", required=True)
+
+    p = actions.add_parser("send", help="send a notice now (TEXT, or - to read standard input)")
+    p.add_argument("text", nargs="+")
+    p.add_argument("--topic")
+    p.add_argument("--area")
+    p.add_argument("--no-wait", action="store_true", help="do not follow the progress")
+    p.add_argument("--deliver", action="store_true", help="deliver from this process (needs TELEGRAM_BOT_TOKEN)")
+    p.set_defaults(handler=send)
+
+    p = actions.add_parser("schedule", help="send a notice at a local date and time")
+    p.add_argument("text", nargs="+")
+    p.add_argument("--at", required=True, help='local time, "YYYY-MM-DD HH:MM"')
+    p.add_argument("--topic")
+    p.add_argument("--area")
+    p.set_defaults(handler=schedule)
+
+    p = actions.add_parser("list", help="scheduled and running broadcasts")
+    p.add_argument("--all", action="store_true", help="finished ones too")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(handler=list_)
+
+    p = actions.add_parser("cancel", help="cancel a scheduled or running broadcast")
+    p.add_argument("id", type=int)
+    p.set_defaults(handler=cancel)
+
+    p = actions.add_parser("status", help="progress of one broadcast")
+    p.add_argument("id", type=int)
+    p.add_argument("--follow", action="store_true")
+    p.set_defaults(handler=status)

@@ -1,0 +1,91 @@
+"""``db upgrade | downgrade | current | purge-logs``: the database schema and retention from the shell.
+
+The bot migrates to the newest revision when it starts; run ``db upgrade`` yourself before starting several
+instances at once (the compose file does it in a one-shot ``migrate`` service) or to check a new release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from bot.logs import configure_logging
+from bot.settings import Settings
+from bot.storage import migrate
+
+
+def display_url(settings: Settings) -> str:
+    """The database URL without its password, for messages."""
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Upgrade the database to ``--revision`` (default: head)."""
+    configure_logging(settings)
+    migrate.upgrade(settings.database_url, args.revision)
+    print(f"{display_url(settings)}: {migrate.current_revision(settings.database_url) or '(none)'}")
+    return 0
+
+
+def downgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Downgrade the database to ``REVISION`` (``base`` drops every table)."""
+    configure_logging(settings)
+    migrate.downgrade(settings.database_url, args.revision)
+    print(f"{display_url(settings)}: {migrate.current_revision(settings.database_url) or '(none)'}")
+    return 0
+
+
+def current(_: argparse.Namespace, settings: Settings) -> int:
+    """Print the database's revision, marked ``(head)`` when it is the newest; exit 1 when behind."""
+    revision = migrate.current_revision(settings.database_url)
+    head = migrate.head_revision()
+    if revision == head:
+        print(f"{revision} (head)")
+        return 0
+    print(f"{revision or '(none)'} (head is {head}; run: python -m bot db upgrade)")
+    return 1
+
+
+def purge_logs(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete logged questions older than ``--days`` (default ``QUESTION_LOG_RETENTION_DAYS``)."""
+    from bot.retention import purge_old_question_logs
+    from bot.storage.db import create_engine_for, make_sessionmaker
+
+    configure_logging(settings)
+    days = args.days if args.days is not None else settings.question_log_retention_days
+    if days <= 0:
+        print("QUESTION_LOG_RETENTION_DAYS is 0: nothing purged")
+        return 0
+    engine = create_engine_for(settings.database_url)
+    try:
+        removed = purge_old_question_logs(sessionmaker=make_sessionmaker(engine), older_than_days=days)
+    finally:
+        engine.dispose()
+    logging.getLogger(__name__).info("purged %d question logs older than %d days", removed, days)
+    print(f"deleted {removed} question logs older than {days} days")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``db upgrade``, ``db downgrade``, ``db current`` and ``db purge-logs``."""
+    db = sub.add_parser("db", help="database migrations and retention")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+
+    up = db_sub.add_parser("upgrade", help="migrate the database to a revision (default: the newest)")
+    up.add_argument("--revision", default="head", help="target revision (default: head)")
+    up.set_defaults(handler=upgrade)
+
+    down = db_sub.add_parser("downgrade", help="migrate the database back to REVISION ('base' drops all tables)")
+    down.add_argument("revision", metavar="REVISION")
+    down.set_defaults(handler=downgrade)
+
+    db_sub.add_parser("current", help="print the database's revision; exit 1 when it is not the newest").set_defaults(
+        handler=current
+    )
+
+    purge = db_sub.add_parser("purge-logs", help="delete logged questions older than the retention period")
+    purge.add_argument("--days", type=int, help="default: QUESTION_LOG_RETENTION_DAYS")
+    purge.set_defaults(handler=purge_logs)

@@ -1,0 +1,106 @@
+"""``ask`` and ``kb check``: the knowledge engine from the shell (INTERFACE §2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.kb.check import retrieval_warnings
+from bot.kb.loader import load_knowledge
+from bot.kb.problems import KnowledgeLoadError, Severity
+from bot.kb.result import SearchResult
+from bot.kb.search import SearchIndex
+from bot.kb.store import KnowledgeStore
+
+
+def result_json(result: SearchResult) -> str:
+    """One JSON line per INTERFACE §2."""
+    best = result.best
+    return json.dumps(
+        {
+            "query": result.query,
+            "answered": result.answered,
+            "id": best.entry.id if best else None,
+            "score": result.confidence,
+            "candidates": [{"id": c.entry.id, "score": c.score} for c in result.candidates],
+        },
+        ensure_ascii=False,
+    )
+
+
+def result_text(result: SearchResult) -> str:
+    """A short human-readable answer for staff at the shell."""
+    best = result.best
+    if result.answered and best is not None:
+        return f"[{best.entry.id}] ({best.score:.2f}) {best.entry.question}\n{best.entry.answer.strip()}\n"
+    if result.suggestions:
+        lines = [f"(chưa chắc chắn, {result.confidence:.2f}) Có phải bạn muốn hỏi:"]
+        lines += [f"  {n}. [{c.entry.id}] {c.entry.question}" for n, c in enumerate(result.suggestions, 1)]
+        return "\n".join(lines) + "\n"
+    return "(không tìm thấy câu trả lời phù hợp)\n"
+
+
+def _questions(words: Sequence[str], stdin: TextIO) -> Iterable[str]:
+    if words:
+        yield " ".join(words)
+        return
+    for line in stdin:
+        line = line.rstrip("\r\n")
+        if line.strip():
+            yield line
+
+
+def ask(kb_path: Path, words: Sequence[str], as_json: bool) -> int:
+    """Answer one question, or one per line of standard input, in a single process."""
+    try:
+        store = KnowledgeStore.open(kb_path)
+    except KnowledgeLoadError as exc:
+        for problem in exc.problems:
+            if problem.severity is Severity.ERROR:
+                print(problem, file=sys.stderr)
+        return 1
+    out = sys.stdout
+    for question in _questions(words, sys.stdin):
+        result = store.search(question)
+        out.write((result_json(result) + "\n") if as_json else result_text(result))
+    out.flush()
+    return 0
+
+
+def kb_check(kb_path: Path) -> int:
+    """Validate the knowledge base; print ``file:line: message`` for every problem; 1 if any error."""
+    result = load_knowledge(kb_path)
+    problems = list(result.problems)
+    if result.kb is not None:
+        problems += retrieval_warnings(SearchIndex(result.kb))
+    for problem in sorted(problems, key=lambda p: (p.file, p.line)):
+        print(problem)
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    warnings = len(problems) - errors
+    entries = len(result.kb.entries) if result.kb else 0
+    verdict = ("Có lỗi", "invalid") if errors else ("Hợp lệ", "valid")
+    print(
+        f"{verdict[0]}: {entries} mục, {errors} lỗi, {warnings} cảnh báo "
+        f"[{verdict[1]}: {entries} entries, {errors} errors, {warnings} warnings]"
+    )
+    return 1 if errors else 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``ask`` and ``kb check``."""
+    p = sub.add_parser("ask", help="answer questions from the arguments or standard input")
+    p.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
+    p.add_argument("--json", action="store_true", help="one JSON object per question")
+    p.add_argument("question", nargs="*")
+    p.set_defaults(handler=lambda a, s: ask(a.kb or s.knowledge_dir, a.question, a.json))
+
+    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    check = kb_sub.add_parser("check", help="validate the knowledge base")
+    check.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
+    check.set_defaults(handler=lambda a, s: kb_check(a.kb or s.knowledge_dir))
+
+

@@ -1,0 +1,104 @@
+"""``report unanswered | usage``: what citizens asked that the bot could not answer, and how it is used."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot import reports
+from bot.settings import Settings
+from bot.storage import migrate
+from bot.storage.db import create_engine_for, make_sessionmaker
+from bot.storage.models import utcnow
+
+
+def _window(value: str) -> str:
+    """Validate a ``--since`` value for argparse."""
+    try:
+        reports.parse_window(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _missing_schema(settings: Settings) -> bool:
+    """True (after saying so) when the database was never migrated, so there is nothing to report."""
+    if migrate.current_revision(settings.database_url) is not None:
+        return False
+    print("the database is empty; start the bot once or run: python -m bot db upgrade", file=sys.stderr)
+    return True
+
+
+def unanswered(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the grouped unanswered questions (text, or CSV with ``--csv``/``--output``)."""
+    from bot.kb.loader import load_knowledge
+    from bot.kb.search import SearchIndex
+
+    if _missing_schema(settings):
+        return 1
+    loaded = load_knowledge(args.kb or settings.knowledge_dir)
+    if loaded.kb is None:
+        print("the knowledge base has errors; run: python -m bot kb check", file=sys.stderr)
+        return 1
+    since = utcnow() - reports.parse_window(args.since)
+    engine = create_engine_for(settings.database_url)
+    try:
+        groups = reports.unanswered_report(
+            sessionmaker=make_sessionmaker(engine),
+            index=SearchIndex(loaded.kb),
+            since=since,
+            threshold=args.similarity,
+            limit=args.limit,
+        )
+    finally:
+        engine.dispose()
+    if args.output is not None:
+        with args.output.open("w", encoding="utf-8-sig", newline="") as out:  # the BOM makes Excel read UTF-8
+            reports.write_unanswered_csv(groups, out)
+        print(f"{len(groups)} groups written to {args.output}")
+    elif args.csv:
+        reports.write_unanswered_csv(groups, sys.stdout)
+    else:
+        sys.stdout.write(reports.format_unanswered(groups, window=reports.window_label(args.since)))
+    return 0
+
+
+def usage(args: argparse.Namespace, settings: Settings) -> int:
+    """Print questions per day, answer rate, top entries, votes and subscribers."""
+    if _missing_schema(settings):
+        return 1
+    now = utcnow()
+    engine = create_engine_for(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            report = reports.usage_report(
+                session=session,
+                since=now - reports.parse_window(args.since),
+                until=now,
+                timezone=settings.bot_timezone,
+            )
+    finally:
+        engine.dispose()
+    sys.stdout.write(reports.format_usage(report, window=reports.window_label(args.since)))
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``report unanswered`` and ``report usage``."""
+    report = sub.add_parser("report", help="reports for staff")
+    report_sub = report.add_subparsers(dest="report_command", required=True)
+
+    p = report_sub.add_parser("unanswered", help="declined and 👎 questions, grouped, most frequent first")
+    p.add_argument("--since", type=_window, default="7d", help="time window: 7d, 24h, 2w (default: 7d)")
+    p.add_argument("--csv", action="store_true", help="CSV on standard output")
+    p.add_argument("--output", "-o", type=Path, help="write CSV to this file (UTF-8 with BOM, for Excel)")
+    p.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
+    p.add_argument("--similarity", type=float, default=reports.SIMILARITY, help="grouping threshold 0-100")
+    p.add_argument("--limit", type=int, help="show at most this many groups")
+    p.set_defaults(handler=unanswered)
+
+    u = report_sub.add_parser("usage", help="questions per day, answer rate, top entries, feedback, subscribers")
+    u.add_argument("--since", type=_window, default="30d", help="time window (default: 30d)")
+    u.set_defaults(handler=usage)

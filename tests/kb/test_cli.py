@@ -1,0 +1,74 @@
+"""The command line as staff and outside checks use it: ``python -m bot ask`` and ``python -m bot kb check``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+WriteKb = Callable[..., Path]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=full_env,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_ask_json_batch_follows_the_schema(write_kb: WriteKb) -> None:
+    folder = write_kb()
+    questions = ["quen mat khau vneid", "giá vàng hôm nay", "", "😀", "kích hoạt mức 2"]
+    proc = _bot("ask", "--kb", str(folder), "--json", stdin="\n".join(questions) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [x["query"] for x in lines] == ["quen mat khau vneid", "giá vàng hôm nay", "😀", "kích hoạt mức 2"]
+    for obj in lines:
+        assert set(obj) == {"query", "answered", "id", "score", "candidates"}
+        assert isinstance(obj["answered"], bool)
+        assert obj["id"] is None or isinstance(obj["id"], str)
+        assert 0.0 <= obj["score"] <= 1.0
+        assert all(set(c) == {"id", "score"} for c in obj["candidates"])
+    assert lines[0]["answered"] and lines[0]["id"] == "vneid-quen-mat-khau"
+    assert not lines[1]["answered"]
+    assert not lines[2]["answered"] and lines[2]["candidates"] == []
+    assert lines[3]["id"] == "vneid-kich-hoat-muc-2"
+
+
+def test_ask_one_question_from_arguments(write_kb: WriteKb) -> None:
+    proc = _bot("ask", "--kb", str(write_kb()), "quên", "mật", "khẩu", "vneid")
+    assert proc.returncode == 0
+    assert "[vneid-quen-mat-khau]" in proc.stdout
+
+
+def test_ask_reads_knowledge_dir_from_the_environment(write_kb: WriteKb) -> None:
+    proc = _bot("ask", "--json", "tin nhắn đòi tiền điện", env={"KNOWLEDGE_DIR": str(write_kb())})
+    assert json.loads(proc.stdout)["id"] == "lua-dao-hoa-don-dien-gia"
+
+
+def test_kb_check_passes_and_fails(write_kb: WriteKb) -> None:
+    good = _bot("kb", "check", "--kb", str(write_kb()))
+    assert good.returncode == 0, good.stdout
+    assert "0 lỗi" in good.stdout
+    bad_folder = write_kb({"bad.yaml": "category: bad\ntitle: B\nentries:\n  - id: x\n    question: Q\n"})
+    bad = _bot("kb", "check", "--kb", str(bad_folder))
+    assert bad.returncode == 1
+    assert f"{bad_folder / 'bad.yaml'}:4: " in bad.stdout
+
+
+def test_shipped_knowledge_base_passes_the_gate() -> None:
+    proc = _bot("kb", "check")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    confusable = [line for line in proc.stdout.splitlines() if "[confusable entries]" in line]
+    assert confusable == []
