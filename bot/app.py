@@ -1,9 +1,10 @@
 """The composition root: settings → logging → services → channels (terminal, or Telegram + HTTP server).
 
 ``run(settings)`` picks the mode from the settings (INTERFACE §2 ``run``): no token → terminal chat; a token →
-Telegram long polling; a token and ``TELEGRAM_WEBHOOK_URL`` → webhook. In both Telegram modes one HTTP server
-serves ``/healthz`` (and the webhook), the knowledge folder is watched for edits, and SIGTERM/SIGINT stop
-everything cleanly with exit code 0.
+Telegram long polling; a token and ``TELEGRAM_WEBHOOK_URL`` → webhook. With Zalo configured (``ZALO_APP_ID`` and
+a token) the Zalo OA webhook joins the same HTTP server, or runs alone without a Telegram token. In every
+server mode one HTTP server serves ``/healthz`` (and the webhooks), the knowledge folder is watched for edits,
+and SIGTERM/SIGINT stop everything cleanly with exit code 0.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import signal
-import sys
 from typing import Any
 
 from sqlalchemy import text
@@ -28,6 +27,7 @@ from bot.channels.http import (
     telegram_webhook_route,
     telegram_webhook_secret,
 )
+from bot.logs import configure_logging
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,62 +35,16 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]  # the update types the bot handles
 
 
-class _RedactFilter(logging.Filter):
-    """Replaces secrets (the bot token) in every log record; request URLs carry the token."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if any(s in message for s in self.secrets):
-                for secret in self.secrets:
-                    message = message.replace(secret, "***")
-                record.msg, record.args = message, None
-        return True
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
-
-
-def configure_logging(settings: Settings) -> None:
-    """Log to stderr at ``LOG_LEVEL`` in ``LOG_FORMAT`` (text or json), never showing the token."""
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format.lower() == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    handler.addFilter(_RedactFilter([token]))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(settings.log_level.upper())
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
 def run(settings: Settings) -> int:
     """Start the bot in the mode the settings ask for; return the process exit code."""
-    configure_logging(settings)
+    from bot.channels.http import telegram_webhook_secret
+
+    secrets = [telegram_webhook_secret(settings)] if settings.telegram_bot_token else []
+    configure_logging(settings, extra_secrets=secrets)
     from bot.services import build_services
 
     services = build_services(settings)
-    if settings.telegram_bot_token is None:
+    if settings.telegram_bot_token is None and not settings.zalo_enabled:
         try:
             from bot.channels.terminal import run_terminal
 
@@ -101,6 +55,8 @@ def run(settings: Settings) -> int:
         finally:
             services.close()
     try:
+        if settings.telegram_bot_token is None:
+            return asyncio.run(serve_zalo(settings, services))
         return asyncio.run(serve_telegram(settings, services))
     except KeyboardInterrupt:
         return 0
@@ -145,7 +101,6 @@ async def serve_telegram(
     ``handle`` replaces ``handlers.routes.handle`` (benchmarks measure the channel alone with it).
     """
     from bot.channels.telegram import TelegramChannel, TelegramSender
-    from handlers.broadcast_staff import start_broadcasting
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -173,6 +128,9 @@ async def serve_telegram(
     channel = TelegramChannel(settings, services, handle=handle, post_init=post_init, post_shutdown=post_shutdown)
     application = channel.build_application(webhook=webhook is not None, concurrent_updates=concurrent_updates)
     routes: list[BaseRoute] = [health_route(services_health(services))]
+    zalo = _zalo_channel(settings, services, handle, TelegramSender(application.bot)) if settings.zalo_enabled else None
+    if zalo is not None:
+        routes.extend(zalo.routes())
     secret = ""
     if webhook is not None:
         secret = telegram_webhook_secret(settings)
@@ -185,9 +143,15 @@ async def serve_telegram(
         await application.initialize()
         if application.post_init is not None:  # what run_polling would do; we run the lifecycle ourselves
             await application.post_init(application)
+        if zalo is not None:
+            await zalo.start()  # tokens stored before the webhook can deliver events
         await server.start()
         await application.start()
-        broadcasting = await start_broadcasting(services, {"telegram": TelegramSender(application.bot)})
+        senders: dict[str, Any] = {"telegram": TelegramSender(application.bot)}
+        eligibility: dict[str, Any] = {}
+        if zalo is not None:
+            senders["zalo"], eligibility["zalo"] = zalo.sender, zalo.eligibility
+        broadcasting = await _start_broadcasting(services, senders, eligibility)
         if webhook is not None:
             url = webhook.rstrip("/")
             if not url.endswith(TELEGRAM_WEBHOOK_PATH):
@@ -207,6 +171,8 @@ async def serve_telegram(
         if broadcasting is not None:
             await broadcasting.stop()
         await server.stop()
+        if zalo is not None:
+            await zalo.stop()
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:
@@ -219,3 +185,82 @@ async def serve_telegram(
             loop.remove_signal_handler(sig)
     return code
 
+
+
+# ----- Zalo OA (issue 6) -----------------------------------------------------------------------------------
+
+
+def _zalo_channel(settings: Settings, services: Any, handle: Any = None, alert_sender: Any = None) -> Any:
+    """The Zalo channel; a refused token refresh is told to the Telegram admins when ``alert_sender`` is given."""
+    from bot.channels.zalo.channel import ZaloChannel
+    from bot.messages import DeliveryError, Reply
+    from handlers import texts
+
+    async def alert(err: Any) -> None:
+        if alert_sender is None:
+            return  # the token manager has logged it at ERROR
+        reply = Reply(text=texts.ZALO_REFRESH_REFUSED.format(code=err.code, reason=err.reason))
+        for admin in sorted(settings.admin_telegram_ids):
+            try:
+                await alert_sender.send(str(admin), [reply])
+            except DeliveryError as failure:
+                log.warning("could not alert admin %s about the Zalo token: %s", admin, failure.reason)
+
+    return ZaloChannel(settings, services, handle=handle, on_refused=alert)
+
+
+async def _start_broadcasting(services: Any, senders: dict[str, Any], eligibility: dict[str, Any]) -> Any:
+    """Start the broadcast runtime with the handlers' views and each channel's eligibility rule."""
+    from bot.broadcast.runtime import start_broadcasting
+    from handlers.broadcast_staff import VIEWS
+
+    return await start_broadcasting(services, senders, VIEWS, eligibility=eligibility)
+
+
+async def serve_zalo(
+    settings: Settings,
+    services: Any,
+    *,
+    stop: asyncio.Event | None = None,
+    host: str = "0.0.0.0",
+    handle: Any = None,
+) -> int:
+    """Run the Zalo OA channel alone (no Telegram token) with the HTTP server until ``stop`` or SIGTERM/SIGINT."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    zalo = _zalo_channel(settings, services, handle)
+    server = HttpServer(build_http_app([health_route(services_health(services)), *zalo.routes()]), host=host,
+                        port=settings.http_port)
+    watcher: asyncio.Task[None] | None = None
+    broadcasting = None
+    code = 0
+    try:
+        if hasattr(services.knowledge, "watch"):
+            watcher = asyncio.create_task(services.knowledge.watch(), name="knowledge-watcher")
+        await zalo.start()  # tokens stored before the webhook can deliver events
+        await server.start()
+        broadcasting = await _start_broadcasting(services, {"zalo": zalo.sender}, {"zalo": zalo.eligibility})
+        log.info("Zalo OA mode (no TELEGRAM_BOT_TOKEN)")
+        await stop.wait()
+        log.info("stopping")
+    except Exception:
+        log.exception("the bot stopped because of an error")
+        code = 1
+    finally:
+        if broadcasting is not None:
+            await broadcasting.stop()
+        await server.stop()
+        await zalo.stop()
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher
+        services.close()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    return code

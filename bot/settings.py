@@ -47,7 +47,17 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
-    @field_validator("telegram_bot_token", "telegram_webhook_url", "zalo_app_id", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "zalo_app_id",
+        "zalo_app_secret",
+        "zalo_oa_secret_key",
+        "zalo_oa_access_token",
+        "zalo_oa_refresh_token",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty variable (``TELEGRAM_BOT_TOKEN=``) as unset."""

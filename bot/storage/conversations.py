@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.storage import repo
 
 T = TypeVar("T")
+TOUCH_INTERVAL = dt.timedelta(minutes=5)
 
 
 class ConversationRecords:
@@ -23,6 +24,7 @@ class ConversationRecords:
     def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime]) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._recent: dict[tuple[str, str], tuple[dt.datetime, str | None]] = {}
 
     def _unit(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one committed transaction."""
@@ -34,7 +36,13 @@ class ConversationRecords:
         return await asyncio.to_thread(self._unit, work)
 
     async def touch(self, *, channel: str, external_id: str, display_name: str | None = None) -> None:
-        """Create or refresh the user row."""
+        """Create or refresh the user row; a user seen in the last few minutes under the same name is skipped,
+        so a conversation costs one write per question rather than two."""
+        now = self._clock()
+        key = (channel, external_id)
+        seen = self._recent.get(key)
+        if seen is not None and seen[1] == display_name and now - seen[0] < TOUCH_INTERVAL:
+            return
 
         def work(session: Session) -> None:
             repo.touch_user(
@@ -42,10 +50,13 @@ class ConversationRecords:
                 channel=channel,
                 external_id=external_id,
                 display_name=display_name,
-                now=self._clock(),
+                now=now,
             )
 
         await self._run(work)
+        if len(self._recent) > 50_000:  # bound memory: forget everyone, the next message re-touches
+            self._recent.clear()
+        self._recent[key] = (now, display_name)
 
     async def log_question(
         self,
@@ -140,6 +151,7 @@ class ConversationRecords:
 
     async def delete_user(self, *, channel: str, external_id: str) -> bool:
         """Delete everything stored about the user; False when nothing was stored."""
+        self._recent.pop((channel, external_id), None)
         return await self._run(
             lambda session: repo.delete_user_data(session=session, channel=channel, external_id=external_id)
         )
