@@ -72,7 +72,7 @@ def _sweep(index: SearchIndex, questions: Sequence[Question]) -> None:
 
 
 def fit_listwise(
-    groups: list[tuple[np.ndarray, int]], l2: float = 1e-3, steps: int = 3000, lr: float = 0.5
+    groups: list[tuple[np.ndarray, int]], l2: float = 1e-4, steps: int = 10000, lr: float = 1.0
 ) -> np.ndarray:
     """Softmax (listwise) ranking: maximize the log-probability of the right candidate within each question."""
     dim = groups[0][0].shape[1]

@@ -16,7 +16,7 @@ from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import FloodVerdict, Services
 from handlers import broadcast_staff, faq, feedback, menu, privacy, reports, smalltalk, staff, subscriptions, texts
-from handlers.ui import data_buttons, fits, invalid_button, text
+from handlers.ui import button, data_buttons, fits, invalid_button, text
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,18 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
     if kind := smalltalk.detect(body):
         return await smalltalk.reply(msg, services, kind)
     return await faq.ask(msg, services, body)
+
+
+async def greet_follower(msg: IncomingMessage, services: Services) -> list[Reply]:
+    """A new follower of the ward's Zalo OA: greet, offer /dangky and the topics."""
+    await services.records.touch(channel=msg.channel, external_id=msg.user_id, display_name=msg.display_name)
+    replies = text(
+        texts.FOLLOW_GREETING.format(ward=services.knowledge.kb.ward.name),
+        [button(texts.BUTTON_FOLLOW_SUBSCRIBE, "sub:on")],
+        [button(texts.BUTTON_TOPICS, "m:root")],
+    )
+    services.choices.remember((msg.channel, msg.user_id), data_buttons(replies), services.clock())
+    return replies
 
 
 def check_text(value: str) -> str | None:

@@ -232,3 +232,22 @@ STAFF_NOT_FOUND = (
 )
 STAFF_LIST = "**Cán bộ được gửi thông báo:**\n{items}"
 STAFF_LIST_EMPTY = "(chưa có ai ngoài quản trị khai báo trong cấu hình)"
+
+# --- Zalo OA (issue 6) ------------------------------------------------------------------------------
+FOLLOW_GREETING = (
+    "Cảm ơn bạn đã quan tâm Zalo OA của {ward}! Mình là **Trợ lý số**, luôn sẵn sàng giải đáp các câu hỏi "
+    "thường gặp về thủ tục hành chính và dịch vụ công.\n\n"
+    "Bạn cứ gõ câu hỏi bằng lời của mình, hoặc chọn một mục bên dưới. "
+    "Gõ /dangky để nhận thông báo mới của phường/xã qua Zalo."
+)
+BUTTON_FOLLOW_SUBSCRIBE = "🔔 Nhận thông báo (/dangky)"
+ZALO_CHOOSE_NUMBER = "Bạn gõ {numbers} để chọn."
+ZALO_OR = "hoặc"
+ZALO_SKIPPED_OUTSIDE_WINDOW = (
+    "Zalo chỉ cho gửi tin miễn phí tới người đã nhắn cho OA trong vòng 48 giờ; người này chưa tương tác gần đây"
+)
+ZALO_REFRESH_REFUSED = (
+    "⚠️ Zalo từ chối làm mới mã truy cập của Zalo OA (mã lỗi {code}: {reason}). Trợ lý số trên Zalo sẽ không "
+    "gửi được tin nhắn cho đến khi quản trị viên cấp mã mới (ZALO_OA_ACCESS_TOKEN, ZALO_OA_REFRESH_TOKEN) "
+    "và khởi động lại Trợ lý số."
+)

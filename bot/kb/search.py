@@ -36,6 +36,7 @@ BM25_B = 0.75
 ANSWER_FIELD_WEIGHT = 0.3
 LEXICAL_CANDIDATES = 20
 CHAR_CANDIDATES = 10
+TOPIC_SMOOTHING = 1.0  # pseudo-count pulling a rare word's topic toward the categories' sizes
 ACCENT_MISMATCH_CREDIT = 0.5  # a word typed with other diacritics than the entry's ("thẻ" vs "thế")
 CONTEXT_CLAUSE_WEIGHT = 0.4  # words outside the question-bearing clause of a long message
 LONG_MESSAGE_TOKENS = 14
@@ -47,18 +48,20 @@ _QUESTION_MARKERS = re.compile(
 # Fitted by benchmarks/fit_confidence.py on the dev half of the labelled questions (README, "Accuracy").
 FEATURES = (
     "q_cov", "p_cov", "f1", "bi_cov", "fuzzy", "union_cov", "doc_cov", "doc_bi_cov", "answer_cov",
-    "char_cov", "bm25_rel", "match_bm25_rel", "bm25_norm", "accents", "bias",
+    "char_cov", "bm25_rel", "match_bm25_rel", "bm25_norm", "accents", "topic", "distinct_cov", "bias",
 )  # fmt: skip
 RANK_WEIGHTS = (
-    1.947, 1.405, 1.452, -0.025, 3.941, -0.120, 2.867, 1.898, 1.591, 3.127, 3.086, 1.849, 2.402, 2.236, 0.000,
+    5.903, 1.871, 0.361, -2.481, 6.351, -4.921, 6.290, 3.413, 1.112, 11.129, 4.218, 2.312, 1.438, 2.835, 2.866,
+    -3.757, 0.000,
 )
 ACCEPT_FEATURES = (
-    "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "max_unmatched", "oov_mass", "bias",
+    "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "char_cov", "bm25_norm",
+    "max_unmatched", "oov_mass", "bias",
 )  # fmt: skip
 # The sign each acceptance weight must keep, so that the model transfers to knowledge bases it was not fitted on.
-ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, -1, -1, 0)
+ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 0)
 ACCEPT_WEIGHTS = (
-    4.246, 1.443, 0.000, 0.000, 0.000, 0.000, -0.621, 0.000, -1.652,
+    2.655, 0.000, 0.000, 0.000, 0.000, 0.000, 9.308, 1.034, -0.384, 0.000, -5.325,
 )
 ANSWER_AT = 0.6
 SUGGEST_AT = 0.2
@@ -97,9 +100,7 @@ def _trigrams(tokens: Sequence[str]) -> set[str]:
     return {text[i : i + 3] for i in range(len(text) - 2)}
 
 
-def _postings(
-    term_tf: list[dict[str, float]], idf: dict[str, float]
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _postings(term_tf: list[dict[str, float]], idf: dict[str, float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     lengths = np.array([sum(tf.values()) for tf in term_tf]) if term_tf else np.zeros(0)
     avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
     acc: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
@@ -175,6 +176,9 @@ class SearchIndex:
         self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
         self._doc_postings = _postings(doc_tf, self._idf)
         self._match_postings = _postings(match_tf, self._idf)
+        self._categories = sorted({e.category for e in self.entries})
+        self._category_of = [self._categories.index(e.category) for e in self.entries]
+        self._topic = self._topic_table(match_tf)
         self._vocab = sorted(t for t in df if "_" not in t)
         self._vocab_set = frozenset(self._vocab)
         self._phrases = [
@@ -204,6 +208,29 @@ class SearchIndex:
         self._gram_postings = {g: np.array(ids, dtype=np.int32) for g, ids in gram_post.items()}
         self._gram_mass = np.array([sum(self._gram_idf[g] for g in grams) or 1.0 for grams in gram_sets])
 
+    def _topic_table(self, match_tf: list[dict[str, float]]) -> dict[str, np.ndarray]:
+        """P(category | word) for every word of the questions, variants and tags, smoothed toward the prior."""
+        k = len(self._categories)
+        prior = np.bincount(self._category_of, minlength=k).astype(float)
+        prior /= max(1.0, prior.sum())
+        counts: dict[str, np.ndarray] = {}
+        for i, tf in enumerate(match_tf):
+            for term in tf:
+                if "_" not in term:
+                    counts.setdefault(term, np.zeros(k))[self._category_of[i]] += 1.0
+        return {t: (c + TOPIC_SMOOTHING * prior) / (c.sum() + TOPIC_SMOOTHING) for t, c in counts.items()}
+
+    def _topic_scores(self, q: _Query) -> np.ndarray:
+        """For each category, the share of the question's weight whose words point to it."""
+        total = np.zeros(len(self._categories))
+        mass = 0.0
+        for t, w in q.uni.items():
+            dist = self._topic.get(t)
+            if dist is not None:
+                total += dist * q.idf[t] * w
+                mass += q.idf[t] * w
+        return total / mass if mass > 0 else total
+
     # ----------------------------------------------------------------------------------------- query side
 
     def _correct(self, token: str) -> list[tuple[str, float]]:
@@ -227,9 +254,7 @@ class SearchIndex:
         normalized = [self.normalizer.normalize(c).stripped for c in clauses]
         if sum(len(c) for c in normalized) < LONG_MESSAGE_TOKENS:
             return {}
-        asking = [
-            k for k, c in enumerate(clauses) if "?" in c or _QUESTION_MARKERS.search(" ".join(normalized[k]))
-        ]
+        asking = [k for k, c in enumerate(clauses) if "?" in c or _QUESTION_MARKERS.search(" ".join(normalized[k]))]
         if not asking:
             asking = [len(clauses) - 1]  # Vietnamese usually asks at the end
         weights: dict[str, float] = {}
@@ -319,7 +344,9 @@ class SearchIndex:
                 total += q.idf[t] * w * (1.0 if agree else ACCENT_MISMATCH_CREDIT)
         return total / q.mass
 
-    def _features(self, q: _Query, i: int, char: float, bm25: tuple[float, float, float, float]) -> list[float]:
+    def _features(
+        self, q: _Query, i: int, char: float, bm25: tuple[float, float, float, float], topic: float
+    ) -> list[float]:
         best = (0.0, 0.0, 0.0, 0.0, 0.0)
         best_score = -1.0
         for p in self._phrases[i]:
@@ -350,6 +377,7 @@ class SearchIndex:
             bm25_match / bm25_match_top if bm25_match_top > 0 else 0.0,
             min(2.0, bm25_doc / q.mass),
             accents,
+            topic,
             1.0,
         ]
 
@@ -368,10 +396,25 @@ class SearchIndex:
             top = np.argpartition(-scores, min(k, n - 1))[:k]
             picked.update(int(i) for i in top if scores[i] > 0)
         tops = (float(doc.max()), float(match.max()))
-        return {
-            i: self._features(q, i, float(char[i]), (float(doc[i]), tops[0], float(match[i]), tops[1]))
+        topics = self._topic_scores(q)
+        features = {
+            i: self._features(
+                q,
+                i,
+                float(char[i]),
+                (float(doc[i]), tops[0], float(match[i]), tops[1]),
+                float(topics[self._category_of[i]]),
+            )
             for i in picked
         }
+        # Words that only some of the candidates contain are what tells them apart ("vneid" vs "vssid"):
+        # each matched word counts 1 / (how many candidates in the pool contain it).
+        holders = {t: sum(1 for i in picked if t in self._match_uni[i]) for t in q.uni}
+        for i, f in features.items():
+            union = self._match_uni[i]
+            distinct = sum(q.idf[t] * w / holders[t] for t, w in q.uni.items() if t in union) / q.mass
+            f.insert(len(f) - 1, distinct)
+        return features
 
     def rank(self, text: str) -> list[Ranked]:
         """Every candidate for ``text`` with its ranking score and features, best first, over all readings."""
@@ -443,7 +486,8 @@ def accept_features(ranked: Sequence[Ranked], k: int) -> list[float]:
     return [
         share * cover,
         max(0.0, min(1.0, lead)) * cover,
-        *(named[k] for k in ("q_cov", "union_cov", "doc_cov", "accents")),
+        *(named[k] for k in ("q_cov", "union_cov", "doc_cov", "accents", "char_cov")),
+        min(1.5, named["bm25_norm"]),
         r.max_unmatched,
         r.oov_mass,
         1.0,

@@ -1,0 +1,298 @@
+"""The Zalo channel: webhook events → plain messages → the shared handlers → Zalo messages.
+
+``ZaloChannel`` owns the token manager, the API client and the sender, gives the HTTP server its webhook
+route, and processes each accepted event in the background (one event per user at a time, in arrival
+order). Every event is first recorded in ``zalo_events`` under its ``msg_id``: a retried event finds its key
+taken and is dropped, so nobody gets the same answer twice, even across instances and restarts.
+
+It also supplies the broadcast engine's eligibility rule: Zalo lets an OA send free customer-service
+messages only to users who interacted within the last 48 hours; the others are recorded as skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import BaseRoute
+
+from bot.channels.zalo.api import CHANNEL, QUERY_PREFIX, ZaloApi, ZaloSender
+from bot.channels.zalo.models import ZaloEvent
+from bot.channels.zalo.tokens import Alert, RefreshFailed, TokenRefused, ZaloTokens
+from bot.channels.zalo.webhook import ZaloEventIn, zalo_webhook_route
+from bot.messages import DeliveryError, IncomingMessage, RecipientBlocked, Reply, SentMessage
+from bot.settings import Settings
+from bot.storage.models import User
+from handlers import texts
+
+log = logging.getLogger(__name__)
+
+FREE_WINDOW = dt.timedelta(hours=48)  # Zalo's free customer-service window after the user's last interaction
+EVENT_RETENTION = dt.timedelta(days=7)  # Zalo retries for minutes; a week of keys is plenty
+MAINTENANCE_SECONDS = 300.0  # how often to check the token's expiry and prune old event keys
+NON_TEXT_EVENTS = frozenset({
+    "user_send_image", "user_send_gif", "user_send_sticker", "user_send_file", "user_send_audio",
+    "user_send_video", "user_send_location", "user_send_link", "user_send_business_card",
+})  # fmt: skip
+
+Handle = Callable[[IncomingMessage, Any], "Awaitable[list[Reply]] | list[Reply]"]
+
+
+def record_event(*, sessions: sessionmaker[Session], key: str, now: dt.datetime) -> bool:
+    """Claim the event ``key``; False when it was claimed before (a retry)."""
+    try:
+        with sessions.begin() as session:
+            session.add(ZaloEvent(event_key=key, received_at=now))
+        return True
+    except IntegrityError:
+        return False
+
+
+def prune_events(*, sessions: sessionmaker[Session], before: dt.datetime) -> int:
+    """Forget event keys received before ``before``; returns how many."""
+    with sessions.begin() as session:
+        result = session.execute(delete(ZaloEvent).where(ZaloEvent.received_at < before))
+        return int(getattr(result, "rowcount", 0))
+
+
+def mark_inactive(*, sessions: sessionmaker[Session], external_id: str) -> bool:
+    """Mark a Zalo user inactive (they unfollowed the OA); False when unknown."""
+    with sessions.begin() as session:
+        result = session.execute(
+            update(User).where(User.channel == CHANNEL, User.external_id == external_id).values(is_active=False)
+        )
+        return int(getattr(result, "rowcount", 0)) > 0
+
+
+def last_interaction(*, sessions: sessionmaker[Session], external_id: str) -> dt.datetime | None:
+    """When the Zalo user last wrote to (or followed) the OA, or None when unknown."""
+    with sessions() as session:
+        return session.scalar(select(User.last_seen).where(User.channel == CHANNEL, User.external_id == external_id))
+
+
+def to_incoming(event: ZaloEventIn) -> IncomingMessage | None:
+    """The plain message for a citizen's message event (a tapped query button becomes ``button_data``)."""
+    if event.user_id is None:
+        return None
+    if event.name == "user_send_text":
+        body = event.text or ""
+        if body.startswith(QUERY_PREFIX):
+            return IncomingMessage(
+                channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id,
+                button_data=body[len(QUERY_PREFIX):], message_id=event.msg_id,
+            )  # fmt: skip
+        return IncomingMessage(channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id, text=body,
+                               message_id=event.msg_id)
+    if event.name in NON_TEXT_EVENTS:
+        return IncomingMessage(channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id, message_id=event.msg_id)
+    return None
+
+
+class ZaloChannel:
+    """Processes Zalo webhook events with the shared handlers and delivers the replies."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Any,
+        *,
+        handle: Handle | None = None,
+        greet: Handle | None = None,
+        on_refused: Alert | None = None,
+        maintenance_seconds: float = MAINTENANCE_SECONDS,
+    ) -> None:
+        if not settings.zalo_app_id:
+            raise ValueError("ZALO_APP_ID is not set")
+        self.settings = settings
+        self.services = services
+        self.app_id = settings.zalo_app_id
+        secret = settings.zalo_oa_secret_key
+        self.webhook_secret = secret.get_secret_value() if secret is not None else ""
+        app_secret = settings.zalo_app_secret.get_secret_value() if settings.zalo_app_secret else ""
+        self.tokens = ZaloTokens(
+            sessions=services.sessions,
+            app_id=self.app_id,
+            app_secret=app_secret,
+            oauth_base_url=settings.zalo_oauth_base_url,
+            on_refused=on_refused,
+        )
+        self.api = ZaloApi(base_url=settings.zalo_api_base_url, tokens=self.tokens)
+        self.sender = ZaloSender(self.api)
+        self._handle = handle
+        self._greet = greet
+        self.maintenance_seconds = maintenance_seconds
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._maintenance: asyncio.Task[None] | None = None
+
+    def clock(self) -> dt.datetime:
+        """The services' clock (tests move it)."""
+        now: dt.datetime = self.services.clock()
+        return now
+
+    # ----- lifecycle ---------------------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        """The webhook route for the bot's HTTP server."""
+        if not self.webhook_secret:
+            log.error("ZALO_OA_SECRET_KEY is not set: every Zalo webhook call will be refused")
+        return [zalo_webhook_route(self.submit, app_id=self.app_id, secret=self.webhook_secret or "\0unset")]
+
+    async def start(self) -> None:
+        """Store the configured tokens, refresh them if due, and start the maintenance loop."""
+        access = self.settings.zalo_oa_access_token
+        refresh = self.settings.zalo_oa_refresh_token
+        await asyncio.to_thread(
+            self.tokens.seed,
+            access.get_secret_value() if access else None,
+            refresh.get_secret_value() if refresh else None,
+        )
+        await self.maintain()
+        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
+        log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
+
+    async def stop(self) -> None:
+        """Stop the maintenance loop, let in-flight events finish (briefly) and close the HTTP client."""
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._maintenance
+            self._maintenance = None
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
+        await self.api.aclose()
+
+    async def maintain(self) -> None:
+        """Refresh the token ahead of expiry and prune old event keys (errors are logged)."""
+        try:
+            await self.tokens.ensure_fresh()
+        except (TokenRefused, RefreshFailed) as err:
+            log.warning("Zalo token check: %s", err)
+        except Exception:
+            log.exception("Zalo token check failed")
+        try:
+            pruned = await asyncio.to_thread(
+                prune_events, sessions=self.services.sessions, before=self.clock() - EVENT_RETENTION
+            )
+            if pruned:
+                log.info("forgot %d old Zalo event keys", pruned)
+        except Exception:
+            log.exception("pruning Zalo event keys failed")
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.maintenance_seconds)
+            await self.maintain()
+
+    # ----- events ------------------------------------------------------------------------------------------
+
+    def submit(self, event: ZaloEventIn) -> None:
+        """Process ``event`` in the background (the webhook has already answered 200)."""
+        task = asyncio.get_running_loop().create_task(self.process(event), name=f"zalo-{event.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until every submitted event is processed (tests)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    async def process(self, event: ZaloEventIn) -> list[SentMessage]:
+        """Handle one event, once: message → handlers → replies; follow → greeting; unfollow → inactive."""
+        user = event.user_id or "-"
+        lock, users = self._chat_locks.get(user, (asyncio.Lock(), 0))
+        self._chat_locks[user] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._process(event)
+        except Exception:
+            log.exception("error while handling a Zalo %s event", event.name)
+            return []
+        finally:
+            lock, users = self._chat_locks[user]
+            if users <= 1:
+                del self._chat_locks[user]
+            else:
+                self._chat_locks[user] = (lock, users - 1)
+
+    async def _process(self, event: ZaloEventIn) -> list[SentMessage]:
+        if event.user_id is None:
+            log.info("Zalo %s event without a user; acknowledged", event.name or "unnamed")
+            return []
+        first = await asyncio.to_thread(
+            record_event, sessions=self.services.sessions, key=event.key, now=self.clock()
+        )
+        if not first:
+            log.info("Zalo event %s arrived again; already processed", event.key)
+            return []
+        if event.name == "follow":
+            follower = IncomingMessage(channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id)
+            return await self.deliver(event.user_id, await self._call(self._greeter(), follower))
+        if event.name == "unfollow":
+            known = await asyncio.to_thread(mark_inactive, sessions=self.services.sessions, external_id=event.user_id)
+            forget = getattr(self.services.records, "forget", None)  # so a re-follow re-activates at once
+            if callable(forget):
+                forget(channel=CHANNEL, external_id=event.user_id)
+            log.info("a Zalo user unfollowed the OA%s", "" if known else " (never talked to the bot)")
+            return []
+        msg = to_incoming(event)
+        if msg is None:
+            log.info("Zalo %s event acknowledged without action", event.name or "unnamed")
+            return []
+        try:
+            replies = await self._call(self._handler(), msg)
+        except Exception:
+            log.exception("handler failed on a Zalo message")
+            replies = [Reply(text=texts.ERROR)]
+        return await self.deliver(msg.chat_id, replies)
+
+    def _handler(self) -> Handle:
+        if self._handle is None:
+            from handlers.routes import handle
+
+            self._handle = handle
+        return self._handle
+
+    def _greeter(self) -> Handle:
+        if self._greet is None:
+            from handlers.routes import greet_follower
+
+            self._greet = greet_follower
+        return self._greet
+
+    async def _call(self, handler: Handle, msg: IncomingMessage) -> list[Reply]:
+        result = handler(msg, self.services)
+        if inspect.isawaitable(result):
+            result = await result
+        return list(result)
+
+    async def deliver(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
+        """Send replies in order; a blocked user or a refused message is logged, not raised."""
+        sent: list[SentMessage] = []
+        for reply in replies:
+            try:
+                sent.extend(await self.sender.send_reply(chat_id, reply))
+            except RecipientBlocked:
+                log.info("a Zalo user blocked the OA; reply dropped")
+                break
+            except DeliveryError as err:
+                log.warning("could not deliver a Zalo reply: %s", err.reason)
+                break
+        return sent
+
+    # ----- announcements -----------------------------------------------------------------------------------
+
+    async def eligibility(self, chat_id: str) -> str | None:
+        """The reason a notice may not go to ``chat_id`` now (outside the 48-hour window), or None."""
+        seen = await asyncio.to_thread(last_interaction, sessions=self.services.sessions, external_id=chat_id)
+        if seen is None or self.clock() - seen > FREE_WINDOW:
+            return texts.ZALO_SKIPPED_OUTSIDE_WINDOW
+        return None
