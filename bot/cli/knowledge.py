@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -53,19 +55,41 @@ def _questions(words: Sequence[str], stdin: TextIO) -> Iterable[str]:
             yield line
 
 
+_worker_store: KnowledgeStore | None = None
+PARALLEL_FROM = 64  # questions in one batch before worker processes pay for themselves
+
+
+def _answer(args: tuple[str, bool]) -> str:
+    question, as_json = args
+    assert _worker_store is not None
+    result = _worker_store.search(question)
+    return (result_json(result) + "\n") if as_json else result_text(result)
+
+
 def ask(kb_path: Path, words: Sequence[str], as_json: bool) -> int:
-    """Answer one question, or one per line of standard input, in a single process."""
+    """Answer one question, or one per line of standard input: the index is built once; a large batch is shared
+    by forked worker processes (one per core), answers printed in input order."""
+    global _worker_store
     try:
-        store = KnowledgeStore.open(kb_path)
+        _worker_store = KnowledgeStore.open(kb_path)
     except KnowledgeLoadError as exc:
         for problem in exc.problems:
             if problem.severity is Severity.ERROR:
                 print(problem, file=sys.stderr)
         return 1
     out = sys.stdout
-    for question in _questions(words, sys.stdin):
-        result = store.search(question)
-        out.write((result_json(result) + "\n") if as_json else result_text(result))
+    if words or sys.stdin.isatty():
+        for question in _questions(words, sys.stdin):
+            out.write(_answer((question, as_json)))
+            out.flush()
+        return 0
+    batch = [(q, as_json) for q in _questions((), sys.stdin)]
+    cores = os.cpu_count() or 1
+    if len(batch) < PARALLEL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        out.writelines(map(_answer, batch))
+    else:
+        with multiprocessing.get_context("fork").Pool(cores) as pool:
+            out.writelines(pool.imap(_answer, batch, chunksize=32))
     out.flush()
     return 0
 

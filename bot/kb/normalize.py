@@ -47,20 +47,25 @@ _FOLD_TABLE = _build_fold_table()
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 
 
+@lru_cache(maxsize=200_000)
 def strip_accents(text: str) -> str:
     """Remove Vietnamese diacritics (``Định`` → ``Dinh``), mapping đ/Đ to d/D; case is kept."""
     return _COMBINING.sub("", text.translate(_FOLD_TABLE))
+
+
+@lru_cache(maxsize=200_000)
+def _normalize_word(word: str) -> str:
+    # underthesea moves tone marks to the new-style place (hoà → hòa, thuỷ → thủy) and repairs misplaced ones
+    # (thuờng → thường, khỏan → khoản); words repeat a lot, so each is normalized once.
+    word = text_normalize(word)
+    return _QUI.sub(lambda m: "qu" + _QUI_MAP[m.group(1)], word)
 
 
 def clean(text: str) -> str:
     """NFC, lower-case, without zero-width characters, URLs, e-mails, emoji or punctuation; spaces collapsed."""
     text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
     text = _URL.sub(" ", text).lower()
-    text = " ".join(_NON_WORD.sub(" ", text).split())
-    if not text:
-        return ""
-    text = text_normalize(text)  # old → new tone-mark placement: hoà → hòa, thuỷ → thủy
-    return _QUI.sub(lambda m: "qu" + _QUI_MAP[m.group(1)], text)
+    return " ".join(_normalize_word(w) for w in _NON_WORD.sub(" ", text).split())
 
 
 def fold(text: str) -> str:
@@ -88,18 +93,26 @@ class PhraseRewriter:
 
     def __init__(self, rules: Iterable[_Rule], *, trailing_only: bool = False) -> None:
         self._rules: dict[tuple[str, ...], list[_Rule]] = {}
+        self._lengths: dict[str, list[int]] = {}  # first folded word → key lengths starting with it, longest first
         self._max_len = 0
         self._trailing_only = trailing_only
         for rule in rules:
             folded = tuple(strip_accents(t) for t in rule.key)
             self._rules.setdefault(folded, []).append(rule)
             self._max_len = max(self._max_len, len(folded))
+            lengths = self._lengths.setdefault(folded[0], [])
+            if len(folded) not in lengths:
+                lengths.append(len(folded))
+                lengths.sort(reverse=True)
 
-    def _match(self, tokens: Sequence[str], start: int) -> tuple[int, _Rule] | None:
-        for length in range(min(self._max_len, len(tokens) - start), 0, -1):
-            window = tokens[start : start + length]
-            folded = tuple(strip_accents(t) for t in window)
-            for rule in self._rules.get(folded, ()):
+    def _match(
+        self, tokens: Sequence[str], folded: Sequence[str], start: int, exact_length: int | None = None
+    ) -> tuple[int, _Rule] | None:
+        for length in self._lengths.get(folded[start], ()):
+            if start + length > len(tokens) or (exact_length is not None and length != exact_length):
+                continue
+            for rule in self._rules.get(tuple(folded[start : start + length]), ()):
+                window = tokens[start : start + length]
                 if all(_token_agrees(t, k) for t, k in zip(window, rule.key, strict=True)):
                     return length, rule
         return None
@@ -109,16 +122,22 @@ class PhraseRewriter:
         if self._trailing_only:
             return [self._strip_trailing(list(tokens))]
         pieces: list[tuple[tuple[str, ...], ...]] = []
+        folded = [strip_accents(t) for t in tokens]
+        starts = self._lengths
         i = 0
+        ambiguous = False
         while i < len(tokens):
-            found = self._match(tokens, i)
+            found = self._match(tokens, folded, i) if folded[i] in starts else None
             if found is None:
                 pieces.append(((tokens[i],),))
                 i += 1
             else:
                 length, rule = found
                 pieces.append(rule.readings)
+                ambiguous = ambiguous or len(rule.readings) > 1
                 i += length
+        if not ambiguous:
+            return [[t for part in pieces for t in part[0]]]
         out: list[list[str]] = []
         for combo in product(*pieces):
             out.append([t for part in combo for t in part])
@@ -130,9 +149,10 @@ class PhraseRewriter:
         changed = True
         while changed and len(tokens) > 1:
             changed = False
+            folded = [strip_accents(t) for t in tokens]
             for length in range(min(self._max_len, len(tokens) - 1), 0, -1):
-                found = self._match(tokens, len(tokens) - length)
-                if found is not None and found[0] == length:
+                found = self._match(tokens, folded, len(tokens) - length, exact_length=length)
+                if found is not None:
                     del tokens[-length:]
                     changed = True
                     break
@@ -218,12 +238,19 @@ class Normalizer:
             (_Rule(tuple(clean(f).split()), ((),)) for f in lexicon.trailing_fillers), trailing_only=True
         )
 
-    def normalize(self, text: str) -> Normalized:
-        """Normalize one text into accented and accent-stripped tokens (empty for text with no words)."""
+    def normalize(self, text: str, *, drop_fillers: bool = True) -> Normalized:
+        """Normalize one text into accented and accent-stripped tokens (empty for text with no words).
+
+        ``drop_fillers=False`` skips the courtesy-word passes, for long texts such as answers where they do not
+        matter for matching."""
         typed = clean(text).split()
         readings: list[tuple[str, ...]] = []
         for expanded in self._abbrev.rewrite(typed):
             for canon in self._synonyms.rewrite(expanded):
+                if not drop_fillers:
+                    if tuple(canon) not in readings:
+                        readings.append(tuple(canon))
+                    continue
                 for kept in self._fillers.rewrite(canon):
                     tokens = tuple(self._trailing.rewrite(kept)[0])
                     if not tokens:  # a message made only of courtesy words: keep it for small talk

@@ -34,8 +34,8 @@ MAX_QUERY_CHARS = 1000  # the rest of a longer message is ignored
 BM25_K1 = 1.2
 BM25_B = 0.75
 ANSWER_FIELD_WEIGHT = 0.3
-LEXICAL_CANDIDATES = 20
-CHAR_CANDIDATES = 10
+LEXICAL_CANDIDATES = 12
+CHAR_CANDIDATES = 6
 TOPIC_SMOOTHING = 1.0  # pseudo-count pulling a rare word's topic toward the categories' sizes
 ACCENT_MISMATCH_CREDIT = 0.5  # a word typed with other diacritics than the entry's ("thẻ" vs "thế")
 CONTEXT_CLAUSE_WEIGHT = 0.4  # words outside the question-bearing clause of a long message
@@ -51,8 +51,8 @@ FEATURES = (
     "char_cov", "bm25_rel", "match_bm25_rel", "bm25_norm", "accents", "topic", "distinct_cov", "bias",
 )  # fmt: skip
 RANK_WEIGHTS = (
-    5.903, 1.871, 0.361, -2.481, 6.351, -4.921, 6.290, 3.413, 1.112, 11.129, 4.218, 2.312, 1.438, 2.835, 2.866,
-    -3.757, 0.000,
+    5.846, 1.841, 0.333, -2.488, 6.246, -4.523, 6.297, 3.552, 1.157, 11.214, 4.181, 2.348, 1.240, 2.923, 2.966,
+    -3.892, 0.000,
 )
 ACCEPT_FEATURES = (
     "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "char_cov", "bm25_norm",
@@ -61,7 +61,7 @@ ACCEPT_FEATURES = (
 # The sign each acceptance weight must keep, so that the model transfers to knowledge bases it was not fitted on.
 ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 0)
 ACCEPT_WEIGHTS = (
-    2.655, 0.000, 0.000, 0.000, 0.000, 0.000, 9.308, 1.034, -0.384, 0.000, -5.325,
+    2.534, 0.112, 0.000, 0.000, 0.000, 0.000, 9.319, 1.048, -0.387, 0.000, -5.345,
 )
 ANSWER_AT = 0.6
 SUGGEST_AT = 0.2
@@ -89,6 +89,8 @@ class _Query:
     grams: frozenset[str]
     mass: float
     oov_mass: float  # share of the mass in words the knowledge base never uses
+    weighted: tuple[tuple[str, float, str | None], ...] = ()  # (word, idf × match weight, accented form typed)
+    known: tuple[tuple[str, float], ...] = ()  # (word, plain idf) for the words the knowledge base has
 
 
 def _bigrams(tokens: Sequence[str]) -> list[str]:
@@ -100,17 +102,50 @@ def _trigrams(tokens: Sequence[str]) -> set[str]:
     return {text[i : i + 3] for i in range(len(text) - 2)}
 
 
-def _postings(term_tf: list[dict[str, float]], idf: dict[str, float]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    lengths = np.array([sum(tf.values()) for tf in term_tf]) if term_tf else np.zeros(0)
+class _Postings:
+    """An inverted index in CSR form: a term's entries and weights are one slice of two flat arrays."""
+
+    def __init__(self, offsets: dict[str, tuple[int, int]], ids: np.ndarray, weights: np.ndarray) -> None:
+        self._offsets = offsets
+        self._ids = ids
+        self._weights = weights
+
+    def get(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The entries containing ``term`` and their weights, or None."""
+        span = self._offsets.get(term)
+        if span is None:
+            return None
+        return self._ids[span[0] : span[1]], self._weights[span[0] : span[1]]
+
+    @classmethod
+    def build(cls, rows: list[int], cols: list[int], values: np.ndarray, terms: list[str]) -> _Postings:
+        """From (term number, entry, weight) triples."""
+        term_ids = np.array(rows, dtype=np.int64)
+        order = np.argsort(term_ids, kind="stable")
+        counts = np.bincount(term_ids, minlength=len(terms))
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        offsets = {t: (int(starts[k]), int(ends[k])) for k, t in enumerate(terms)}
+        return cls(offsets, np.array(cols, dtype=np.int32)[order], np.asarray(values)[order])
+
+
+def _bm25_postings(term_tf: list[dict[str, float]], idf: dict[str, float]) -> _Postings:
+    lengths = np.array([sum(tf.values()) for tf in term_tf], dtype=np.float64)
     avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-    acc: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    numbers: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    freqs: list[float] = []
     for i, tf in enumerate(term_tf):
-        norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[i] / avg)
-        for term, f in tf.items():
-            ids, ws = acc[term]
-            ids.append(i)
-            ws.append(idf[term] * f * (BM25_K1 + 1) / (f + norm_len))
-    return {t: (np.array(ids, dtype=np.int32), np.array(ws)) for t, (ids, ws) in acc.items()}
+        for term, freq in tf.items():
+            rows.append(numbers.setdefault(term, len(numbers)))
+            cols.append(i)
+            freqs.append(freq)
+    terms = list(numbers)
+    f = np.array(freqs)
+    norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[np.array(cols, dtype=np.int64)] / avg)
+    term_idf = np.array([idf[t] for t in terms])[np.array(rows, dtype=np.int64)]
+    return _Postings.build(rows, cols, term_idf * f * (BM25_K1 + 1) / (f + norm_len), terms)
 
 
 class SearchIndex:
@@ -154,7 +189,7 @@ class SearchIndex:
             match_tf.append(dict(tf))
             self._match_accented.append(frozenset(accented))
             match_uni = {t for t in tf if "_" not in t}
-            answer = self.normalizer.normalize(entry.answer)
+            answer = self.normalizer.normalize(entry.answer, drop_fillers=False)
             for term in (*answer.stripped, *_bigrams(answer.stripped)):
                 tf[term] += ANSWER_FIELD_WEIGHT
             accented.update(answer.tokens)
@@ -174,8 +209,8 @@ class SearchIndex:
                 df[term] += 1
         self._idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        self._doc_postings = _postings(doc_tf, self._idf)
-        self._match_postings = _postings(match_tf, self._idf)
+        self._doc_postings = _bm25_postings(doc_tf, self._idf)
+        self._match_postings = _bm25_postings(match_tf, self._idf)
         self._categories = sorted({e.category for e in self.entries})
         self._category_of = [self._categories.index(e.category) for e in self.entries]
         self._topic = self._topic_table(match_tf)
@@ -201,11 +236,16 @@ class SearchIndex:
             for g in grams:
                 gram_df[g] += 1
         self._gram_idf = {g: math.log(1.0 + n / d) for g, d in gram_df.items()}
-        gram_post: dict[str, list[int]] = defaultdict(list)
+        numbers: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
         for i, grams in enumerate(gram_sets):
             for g in grams:
-                gram_post[g].append(i)
-        self._gram_postings = {g: np.array(ids, dtype=np.int32) for g, ids in gram_post.items()}
+                rows.append(numbers.setdefault(g, len(numbers)))
+                cols.append(i)
+        gram_terms = list(numbers)
+        gram_weights = np.array([self._gram_idf[g] for g in gram_terms])[np.array(rows, dtype=np.int64)]
+        self._gram_postings = _Postings.build(rows, cols, gram_weights, gram_terms)
         self._gram_mass = np.array([sum(self._gram_idf[g] for g in grams) or 1.0 for grams in gram_sets])
 
     def _topic_table(self, match_tf: list[dict[str, float]]) -> dict[str, np.ndarray]:
@@ -288,7 +328,10 @@ class SearchIndex:
             idf[token] = max(idf.get(token, 0.0), (known if known is not None else self._max_idf) * weight)
             sequence.append(token)
         mass = sum(idf.values()) or 1.0
+        weighted = tuple((t, idf[t] * w, marked.get(t)) for t, w in uni.items())
         return _Query(
+            weighted=weighted,
+            known=tuple((t, self._idf[t]) for t in uni if t in self._idf),
             uni=uni,
             marked=marked,
             idf=idf,
@@ -301,7 +344,7 @@ class SearchIndex:
             oov_mass=min(1.0, oov / mass),
         )
 
-    def _bm25(self, q: _Query, postings: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    def _bm25(self, q: _Query, postings: _Postings) -> np.ndarray:
         n = len(self.entries)
         ids: list[np.ndarray] = []
         ws: list[np.ndarray] = []
@@ -320,14 +363,13 @@ class SearchIndex:
         ws: list[np.ndarray] = []
         mass = 0.0
         for g in q.grams:
-            idf = self._gram_idf.get(g)
-            if idf is None:
+            post = self._gram_postings.get(g)
+            if post is None:
                 mass += math.log(1.0 + n)
                 continue
-            mass += idf
-            post = self._gram_postings[g]
-            ids.append(post)
-            ws.append(np.full(len(post), idf))
+            mass += self._gram_idf[g]
+            ids.append(post[0])
+            ws.append(post[1])
         if not ids or mass == 0:
             return np.zeros(n)
         overlap = np.bincount(np.concatenate(ids), weights=np.concatenate(ws), minlength=n)
@@ -337,11 +379,9 @@ class SearchIndex:
         """Share of the question's IDF mass found in ``terms``. A word typed with diacritics counts fully only
         where the entry has the same accented word ("thẻ" is not "thế"), half where only the letters agree."""
         total = 0.0
-        for t, w in q.uni.items():
+        for t, weight, typed in q.weighted:
             if t in terms:
-                typed = q.marked.get(t)
-                agree = typed is None or typed in accented
-                total += q.idf[t] * w * (1.0 if agree else ACCENT_MISMATCH_CREDIT)
+                total += weight if typed is None or typed in accented else weight * ACCENT_MISMATCH_CREDIT
         return total / q.mass
 
     def _features(
@@ -351,7 +391,7 @@ class SearchIndex:
         best_score = -1.0
         for p in self._phrases[i]:
             q_cov = self._coverage(q, p.uni, p.acc) * (0.85 if p.is_tags else 1.0)
-            p_cov = sum(self._idf[t] for t in p.uni if t in q.uni) / p.mass
+            p_cov = sum(idf for t, idf in q.known if t in p.uni) / p.mass
             f1 = 2 * q_cov * p_cov / (q_cov + p_cov) if q_cov + p_cov > 0 else 0.0
             bi_cov = len(q.bi & p.bi) / len(q.bi) if q.bi else q_cov
             fz = 0.0 if p.is_tags else max(fuzz.ratio(q.text, p.text), fuzz.token_sort_ratio(q.text, p.text)) / 100

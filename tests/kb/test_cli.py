@@ -72,3 +72,13 @@ def test_shipped_knowledge_base_passes_the_gate() -> None:
     assert proc.returncode == 0, proc.stdout[-3000:]
     confusable = [line for line in proc.stdout.splitlines() if "[confusable entries]" in line]
     assert confusable == []
+
+
+def test_ask_large_batch_keeps_input_order(write_kb: WriteKb) -> None:
+    questions = [f"{q} {n}" for n in range(60) for q in ("quen mat khau vneid", "tin nhắn đòi tiền điện")]
+    proc = _bot("ask", "--kb", str(write_kb()), "--json", stdin="\n".join(questions) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [x["query"] for x in lines] == questions  # 120 questions: answered by worker processes, in order
+    assert {x["id"] for x in lines[0::2]} == {"vneid-quen-mat-khau"}
+    assert {x["id"] for x in lines[1::2]} == {"lua-dao-hoa-don-dien-gia"}
