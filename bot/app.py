@@ -27,7 +27,9 @@ from bot.channels.http import (
     telegram_webhook_route,
     telegram_webhook_secret,
 )
+from bot.kb.store import ReloadOutcome
 from bot.logs import configure_logging
+from bot.messages import DeliveryError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ async def serve_telegram(
     ``handle`` replaces ``handlers.routes.handle`` (benchmarks measure the channel alone with it).
     """
     from bot.channels.telegram import TelegramChannel, TelegramSender
+    from handlers.staff import reload_report
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -114,8 +117,19 @@ async def serve_telegram(
 
     async def post_init(application: Any) -> None:
         nonlocal watcher
-        if hasattr(services.knowledge, "watch"):
-            watcher = asyncio.create_task(services.knowledge.watch(), name="knowledge-watcher")
+        staff_sender = TelegramSender(application.bot)
+
+        async def tell_staff(outcome: ReloadOutcome) -> None:
+            """An edit on disk was refused: the staff chat gets the file:line problems (the old base stays live)."""
+            if outcome.ok:
+                return
+            for admin in sorted(settings.admin_telegram_ids):
+                try:
+                    await staff_sender.send(str(admin), reload_report(outcome))
+                except DeliveryError as err:
+                    log.warning("could not tell staff %s about a refused knowledge edit: %s", admin, err.reason)
+
+        watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
 
     async def post_shutdown(application: Any) -> None:
         if watcher is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.kb.store import ReloadOutcome
 from bot.messages import IncomingMessage, Reply
 from bot.services import Services
 from handlers import texts
@@ -17,6 +18,11 @@ async def reload(msg: IncomingMessage, services: Services) -> list[Reply]:
     if not msg.is_staff:
         return text(texts.STAFF_ONLY)
     outcome = await asyncio.to_thread(services.knowledge.reload)
+    return reload_report(outcome)
+
+
+def reload_report(outcome: ReloadOutcome) -> list[Reply]:
+    """What staff read after a reload, by /reload or because a file changed: the size, or the problems."""
     if outcome.ok:
         return text(texts.RELOAD_OK.format(count=outcome.entry_count))
     problems = outcome.errors or outcome.problems

@@ -122,6 +122,22 @@ RELOAD_FAILED = (
 )
 RELOAD_MORE = "- … và {count} lỗi khác"
 
+# --- the command menu shown by Telegram ------------------------------------------------------------
+COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("start", "Bắt đầu trò chuyện với Trợ lý số"),
+    ("menu", "Xem các chủ đề hỏi đáp"),
+    ("help", "Hướng dẫn sử dụng"),
+    ("dangky", "Đăng ký nhận thông báo của phường/xã"),
+    ("huydangky", "Hủy đăng ký nhận thông báo"),
+    ("xoadulieu", "Xóa dữ liệu của tôi mà Trợ lý số lưu"),
+)
+STAFF_COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("thongbao", "Gửi thông báo đến người đã đăng ký"),
+    ("lichthongbao", "Xem và hủy thông báo đã hẹn giờ"),
+    ("thongke", "Thống kê sử dụng 7 ngày qua"),
+    ("reload", "Nạp lại cơ sở tri thức"),
+)
+
 # --- terminal chat ----------------------------------------------------------------------------------
 TERMINAL_WELCOME = (
     "Trò chuyện thử với Trợ lý số ngay trong cửa sổ dòng lệnh. "

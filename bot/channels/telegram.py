@@ -57,18 +57,8 @@ CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
 
 # INTERFACE §4; descriptions are what citizens see in Telegram's command menu.
-PUBLIC_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Bắt đầu trò chuyện với Trợ lý số"),
-    ("menu", "Xem các chủ đề hỏi đáp"),
-    ("help", "Hướng dẫn sử dụng"),
-    ("dangky", "Đăng ký nhận thông báo của phường/xã"),
-    ("huydangky", "Hủy đăng ký nhận thông báo"),
-    ("xoadulieu", "Xóa dữ liệu của tôi mà Trợ lý số lưu"),
-)
-STAFF_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("thongbao", "Gửi thông báo đến người đã đăng ký"),
-    ("lichthongbao", "Xem và hủy thông báo đã hẹn giờ"),
-)
+PUBLIC_COMMANDS = texts.COMMAND_MENU
+STAFF_COMMANDS = texts.STAFF_COMMAND_MENU
 
 Handle = Callable[[IncomingMessage, Any], "Awaitable[list[Reply]] | list[Reply]"]
 Hook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]

@@ -149,6 +149,10 @@ class ConversationRecords:
 
         return await self._run(work)
 
+    def forget(self, *, channel: str, external_id: str) -> None:
+        """Drop the "recently seen" mark, so the next message refreshes the user row at once."""
+        self._recent.pop((channel, external_id), None)
+
     async def delete_user(self, *, channel: str, external_id: str) -> bool:
         """Delete everything stored about the user; False when nothing was stored."""
         self._recent.pop((channel, external_id), None)

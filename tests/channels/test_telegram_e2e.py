@@ -455,3 +455,17 @@ def _can_connect(port: int) -> bool:
     except httpx.HTTPError:
         return False
     return True
+
+
+async def test_broken_edit_on_disk_reaches_the_staff_chat_and_the_old_base_stays_live(
+    bot: RunningBot, kb_dir: Path
+) -> None:
+    tg = bot.tg
+    before = len(tg.sent(999))
+    broken = kb_dir / "vneid.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "  - id: x\n    question: [\n", encoding="utf-8")
+    report = (await tg.wait_for_sent(before + 1, 999))[before]  # the watcher noticed the edit and told staff
+    shown = tg.visible_text(report)
+    assert "vneid.yaml:" in shown and texts.RELOAD_FAILED.split("{")[0].strip()[:20] in shown
+    answer = await bot.say(1010, "quên mật khẩu vneid")
+    assert "Quên mật khẩu" in tg.visible_text(answer)  # the previous knowledge base still answers

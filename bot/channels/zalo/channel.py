@@ -238,9 +238,7 @@ class ZaloChannel:
             return await self.deliver(event.user_id, await self._call(self._greeter(), follower))
         if event.name == "unfollow":
             known = await asyncio.to_thread(mark_inactive, sessions=self.services.sessions, external_id=event.user_id)
-            forget = getattr(self.services.records, "forget", None)  # so a re-follow re-activates at once
-            if callable(forget):
-                forget(channel=CHANNEL, external_id=event.user_id)
+            self.services.records.forget(channel=CHANNEL, external_id=event.user_id)  # a re-follow re-activates
             log.info("a Zalo user unfollowed the OA%s", "" if known else " (never talked to the bot)")
             return []
         msg = to_incoming(event)
