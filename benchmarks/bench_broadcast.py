@@ -84,7 +84,7 @@ async def run_once(name: str, subscribers: int, rate: float | None, folder: Path
                 )
                 if status is not None and status.status == "done":
                     break
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(1.0)
             wall = time.perf_counter() - start
             await runtime.stop()
         ok = [c for c in tg.calls_to("sendmessage")]

@@ -3,8 +3,8 @@
 ``run(settings)`` picks the mode from the settings (INTERFACE §2 ``run``): no token → terminal chat; a token →
 Telegram long polling; a token and ``TELEGRAM_WEBHOOK_URL`` → webhook. With Zalo configured (``ZALO_APP_ID`` and
 a token) the Zalo OA webhook joins the same HTTP server, or runs alone without a Telegram token. In every
-server mode one HTTP server serves ``/healthz`` (and the webhooks), the knowledge folder is watched for edits,
-and SIGTERM/SIGINT stop everything cleanly with exit code 0.
+server mode one HTTP server serves ``/healthz`` and ``/metrics`` (and the webhooks), the knowledge folder is
+watched for edits, and SIGTERM/SIGINT stop everything cleanly with exit code 0.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.channels.http import (
     HttpServer,
     build_http_app,
     health_route,
+    metrics_route,
     telegram_webhook_route,
     telegram_webhook_secret,
 )
@@ -141,7 +142,7 @@ async def serve_telegram(
     webhook = settings.telegram_webhook_url
     channel = TelegramChannel(settings, services, handle=handle, post_init=post_init, post_shutdown=post_shutdown)
     application = channel.build_application(webhook=webhook is not None, concurrent_updates=concurrent_updates)
-    routes: list[BaseRoute] = [health_route(services_health(services))]
+    routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route()]
     zalo = _zalo_channel(settings, services, handle, TelegramSender(application.bot)) if settings.zalo_enabled else None
     if zalo is not None:
         routes.extend(zalo.routes())
@@ -248,8 +249,8 @@ async def serve_zalo(
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
     zalo = _zalo_channel(settings, services, handle)
-    server = HttpServer(build_http_app([health_route(services_health(services)), *zalo.routes()]), host=host,
-                        port=settings.http_port)
+    routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route(), *zalo.routes()]
+    server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
     watcher: asyncio.Task[None] | None = None
     broadcasting = None
     code = 0

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import bot.broadcast.planned  # noqa: F401  (registers the announcement configuration files)
-from bot.broadcast.service import BroadcastService
+from bot.broadcast.service import BroadcastService, recipient_channels
 from bot.kb.store import KnowledgeStore
 from bot.settings import Settings
 from bot.storage.conversations import ConversationRecords
@@ -155,8 +155,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.records = ConversationRecords(self.sessions, lambda: self.clock())
-        channels = ("telegram", "zalo") if self.settings.zalo_enabled else ("telegram",)
-        self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), channels)
+        self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), recipient_channels(self.settings))
 
     def close(self) -> None:
         """Release the database connections."""

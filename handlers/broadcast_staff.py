@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from bot.broadcast.planned import AnnouncementConfig, announcement_config, planned_notices
-from bot.broadcast.runtime import BroadcastRuntime, BroadcastViews
-from bot.broadcast.runtime import start_broadcasting as runtime_start
+from bot.broadcast.runtime import BroadcastViews
 from bot.broadcast.service import BroadcastStatus
-from bot.messages import Button, IncomingMessage, Reply, Sender
+from bot.messages import Button, IncomingMessage, Reply
 from bot.services import Services
 from handlers import texts
 from handlers.subscriptions import notice_reply
@@ -345,7 +343,3 @@ def missed_text(body: str, when: dt.datetime) -> str:
 
 VIEWS = BroadcastViews(notice=notice_reply, progress=progress_text, final=final_text, missed=missed_text)
 
-
-async def start_broadcasting(services: Services, senders: Mapping[str, Sender]) -> BroadcastRuntime:
-    """Start the broadcast runtime with this module's views (called by the composition root)."""
-    return await runtime_start(services, senders, VIEWS)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from urllib.parse import urlparse
 
+from bot import metrics
 from bot.kb.models import Entry
 from bot.kb.result import Decision, SearchResult
 from bot.messages import Button, IncomingMessage, Reply
@@ -51,7 +52,9 @@ async def ask(msg: IncomingMessage, services: Services, question: str) -> list[R
     """Answer a free-text question and log it with its decision, confidence and latency."""
     started = time.perf_counter()
     result: SearchResult = await asyncio.to_thread(services.knowledge.search, question)
-    latency_ms = round((time.perf_counter() - started) * 1000)
+    elapsed = time.perf_counter() - started
+    metrics.question(result.decision.value, elapsed)
+    latency_ms = round(elapsed * 1000)
     best = result.best
     log_id = await services.records.log_question(
         channel=msg.channel,

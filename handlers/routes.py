@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 
+from bot import metrics
 from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import FloodVerdict, Services
@@ -67,6 +68,7 @@ _NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
 
 async def handle(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Answer one incoming message with a list of replies (possibly empty)."""
+    metrics.update_received(msg.channel)
     if msg.is_group and not msg.addressed:
         return []
     key = (msg.channel, msg.user_id)

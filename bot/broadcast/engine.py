@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import metrics
 from bot.broadcast.models import (
     BLOCKED,
     CLAIMED,
@@ -241,7 +242,7 @@ class DeliveryWorker:
         return len(batch)
 
     async def _settle(self, item: Claimed, status: str, **kwargs: object) -> None:
-        await asyncio.to_thread(
+        settled = await asyncio.to_thread(
             settle,
             sessions=self.sessions,
             delivery_id=item.id,
@@ -249,6 +250,8 @@ class DeliveryWorker:
             status=status,
             **kwargs,  # type: ignore[arg-type]
         )
+        if settled:  # a lost claim is settled (and counted) by the worker holding it now
+            metrics.delivery(self.channel, status)
 
     async def _deliver(self, item: Claimed, reply: Reply) -> None:
         """Send one delivery and record what happened."""

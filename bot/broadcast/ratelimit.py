@@ -50,7 +50,10 @@ class RateLimiter:
                     break
                 await asyncio.sleep(start - now)
             if not self.unlimited:
-                self._next_slot = max(now, self._next_slot) + 1.0 / self.rate
+                # a worker that arrives a little late may use up to half of the slot it missed, so short
+                # stalls (a database write, a batch claim) do not lower the sustained rate
+                interval = 1.0 / self.rate
+                self._next_slot = max(now - interval / 2, self._next_slot) + interval
 
     def chat_wait(self, chat_id: str) -> float:
         """Seconds until ``chat_id`` may receive another message (0 when it may now)."""

@@ -97,6 +97,7 @@ class BroadcastRuntime:
         self._job_engine: Engine | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._leader_tasks: list[asyncio.Task[None]] = []
+        self._report_lock = asyncio.Lock()
 
     @property
     def is_postgres(self) -> bool:
@@ -314,34 +315,36 @@ class BroadcastRuntime:
 
     async def _progress_loop(self) -> None:
         shown: dict[int, str] = {}
+        sessions = self.services.sessions
         while True:
             await asyncio.sleep(self.settings.broadcast_progress_interval)
             try:
-                sessions = self.services.sessions
                 for broadcast_id in await asyncio.to_thread(service.sending_broadcast_ids, sessions=sessions):
-                    status = await asyncio.to_thread(
-                        service.broadcast_status, sessions=sessions, broadcast_id=broadcast_id
-                    )
-                    if status is None or status.status != SENDING:
-                        continue
-                    text = self.views.progress(status)
-                    if shown.get(broadcast_id) != text:
-                        shown[broadcast_id] = text
-                        await self._show_progress(status, text)
+                    async with self._report_lock:  # never overwrite a final report with older progress
+                        status = await asyncio.to_thread(
+                            service.broadcast_status, sessions=sessions, broadcast_id=broadcast_id
+                        )
+                        if status is None or status.status != SENDING:
+                            continue
+                        text = self.views.progress(status)
+                        if shown.get(broadcast_id) != text:
+                            shown[broadcast_id] = text
+                            await self._show_progress(status, text)
             except Exception:
                 log.exception("progress update failed")
 
     async def report_final(self, broadcast_id: int) -> None:
         """The broadcast is finished: turn the progress message into the final report and notify its sender."""
-        status = await asyncio.to_thread(
-            service.broadcast_status, sessions=self.services.sessions, broadcast_id=broadcast_id
-        )
-        if status is None or status.report_channel is None or status.report_chat_id is None:
-            return
-        text = self.views.final(status)
-        if status.progress_message_id is not None:
-            await self._show_progress(status, text)
-        await self._send(status.report_channel, status.report_chat_id, Reply(text=text))
+        async with self._report_lock:
+            status = await asyncio.to_thread(
+                service.broadcast_status, sessions=self.services.sessions, broadcast_id=broadcast_id
+            )
+            if status is None or status.report_channel is None or status.report_chat_id is None:
+                return
+            text = self.views.final(status)
+            if status.progress_message_id is not None:
+                await self._show_progress(status, text)
+            await self._send(status.report_channel, status.report_chat_id, Reply(text=text))
 
 
 async def start_broadcasting(

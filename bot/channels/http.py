@@ -1,4 +1,4 @@
-"""The bot's one HTTP server (Starlette + uvicorn): ``GET /healthz`` and the channels' webhook routes.
+"""The bot's one HTTP server (Starlette + uvicorn): ``GET /healthz``, ``GET /metrics`` and the webhook routes.
 
 Routes are a plain list, so Zalo's webhook can sit beside Telegram's. The server runs inside the bot's
 event loop and leaves signal handling to the composition root.
@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Update
 
+from bot import metrics
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,15 @@ def health_route(check: HealthCheck) -> Route:
     return Route("/healthz", healthz, methods=["GET"])
 
 
+def metrics_route() -> Route:
+    """``GET /metrics``: the bot's counters and gauges in the Prometheus text format."""
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.render(), 200, media_type=metrics.CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics_endpoint, methods=["GET"])
+
+
 def telegram_webhook_route(application: Any, secret: str, path: str = TELEGRAM_WEBHOOK_PATH) -> Route:
     """``POST`` route feeding Telegram updates into ``application.update_queue`` after checking the secret."""
     expected = secret.encode("utf-8")
@@ -86,7 +96,7 @@ def telegram_webhook_route(application: Any, secret: str, path: str = TELEGRAM_W
 
 
 def build_http_app(routes: Sequence[BaseRoute]) -> Starlette:
-    """The Starlette app over ``routes`` (health check and webhooks)."""
+    """The Starlette app over ``routes`` (health check, metrics and webhooks)."""
     return Starlette(routes=list(routes))
 
 

@@ -36,6 +36,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import metrics
 from bot.channels.render import TELEGRAM_LIMIT, is_safe_url, render_plain, render_telegram
 from bot.messages import (
     Button,
@@ -140,6 +141,8 @@ class TelegramSender:
         try:
             return await self._send_reply(chat_id, reply, allow_edit=allow_edit)
         except TelegramError as err:
+            if isinstance(err, RetryAfter):
+                metrics.rate_limited(CHANNEL)
             raise to_delivery_error(err) from err
 
     async def _send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool) -> list[SentMessage]:

@@ -33,7 +33,7 @@ def _sessions(settings: Settings) -> Any:
 
 
 def _channels(settings: Settings) -> tuple[str, ...]:
-    return ("telegram", "zalo") if settings.zalo_enabled else ("telegram",)
+    return service.recipient_channels(settings)
 
 
 def _text(words: list[str]) -> str:

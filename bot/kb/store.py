@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import metrics
 from bot.kb.loader import LoadResult, knowledge_files, load_knowledge
 from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.problems import KnowledgeLoadError, Problem, Severity
@@ -64,6 +65,7 @@ class KnowledgeStore:
         self.path = Path(path)
         self._live = loaded
         self._lock = threading.Lock()
+        metrics.knowledge_loaded(len(loaded.kb.entries), loaded.loaded_at)
 
     @classmethod
     def open(cls, path: Path | str) -> KnowledgeStore:
@@ -127,6 +129,7 @@ class KnowledgeStore:
                 problem = Problem(str(self.path), 0, f"không đọc được thư mục tri thức: {exc}")
                 return ReloadOutcome(False, [problem], len(self.kb.entries))
             self._live = loaded
+            metrics.knowledge_loaded(len(loaded.kb.entries), loaded.loaded_at)
             log.info("knowledge base reloaded: %d entries", len(loaded.kb.entries))
             return ReloadOutcome(True, loaded.result.problems, len(loaded.kb.entries))
 

@@ -81,9 +81,9 @@ def test_mistakes_are_reported_with_file_and_line(kb_dir: Path) -> None:
     assert "_announcements.yaml:8:" in joined and "tittle" in joined  # unknown key
     assert "_schedule.yaml:7:" in joined and "cron" in joined
     assert "_schedule.yaml:8:" in joined and '"at" hoặc "cron"' in joined
-    assert "_schedule.yaml:13:" in joined and "the-thao" in joined
-    assert "_schedule.yaml:15:" in joined and "trùng" in joined
-    assert "_schedule.yaml:18:" in joined and "active_untill" in joined
+    assert "_schedule.yaml:14:" in joined and "the-thao" in joined
+    assert "_schedule.yaml:16:" in joined and "trùng" in joined
+    assert "_schedule.yaml:19:" in joined and "active_untill" in joined
     assert result.kb is None  # errors block loading, like the knowledge base
     [ok] = planned_notices(result.config.extra)
     assert ok.id == "ok-mot-lan" and ok.at == dt.datetime(2026, 4, 1, 8, 0)

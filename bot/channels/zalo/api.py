@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bot import metrics
 from bot.channels.render import is_safe_url, render_plain, split_message
 from bot.channels.zalo.tokens import RefreshFailed, TokenRefused, ZaloTokens
 from bot.messages import (
@@ -199,7 +200,10 @@ class ZaloApi:
             data = body.get("data")
             message_id = data.get("message_id") if isinstance(data, dict) else None
             return SentMessage(message_id=str(message_id) if message_id is not None else None)
-        raise to_delivery_error(status, body)
+        error = to_delivery_error(status, body)
+        if isinstance(error, RateLimited):
+            metrics.rate_limited(CHANNEL)
+        raise error
 
 
 class ZaloSender:
