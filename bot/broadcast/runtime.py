@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from bot import retention
 from bot.broadcast import service
 from bot.broadcast.engine import DeliveryWorker, Eligibility, EngineConfig, recover_stale_claims
 from bot.broadcast.models import SENDING
@@ -151,6 +152,8 @@ class BroadcastRuntime:
             # old time (sent now if within the grace period, reported otherwise) instead of being recomputed
             self.scheduler.start(paused=True)
             await self.sync()
+            retention.set_purge_target(self.services.sessions, self.settings)
+            self.scheduler.ensure_daily(retention.daily_purge, retention.JOB_ID, hour=3, minute=17)
             self.scheduler.resume()
             self._leader_tasks.append(asyncio.create_task(self._sync_loop(), name="schedule-sync"))
         self._leader_tasks.append(asyncio.create_task(self._progress_loop(), name="broadcast-progress"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -130,6 +130,13 @@ class NoticeScheduler:
         """Stop firing jobs; the job store keeps them for the next leader."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    def ensure_daily(self, func: Callable[[], Awaitable[object]], job_id: str, *, hour: int, minute: int) -> None:
+        """Run a module-level coroutine function every day at ``hour:minute`` local time (idempotent)."""
+        trigger = CronTrigger(hour=hour, minute=minute, timezone=self.timezone)
+        job = self.scheduler.get_job(job_id)
+        if job is None or str(job.trigger) != str(trigger):
+            self.scheduler.add_job(func, trigger, id=job_id, replace_existing=True)
 
     def job_ids(self) -> set[str]:
         """Ids of every stored job."""

@@ -286,6 +286,28 @@ async def test_planned_notice_from_yaml_fires_once_and_syncs_on_reload(
     services.close()
 
 
+async def test_leader_schedules_the_daily_question_log_purge(
+    tmp_path: Path, fake_telegram: FakeTelegram, bot: Bot
+) -> None:
+    from bot import retention
+
+    services = make_services(tmp_path)
+    runtime = BroadcastRuntime(services, {"telegram": TelegramSender(bot)}, VIEWS)
+    await runtime.start()
+    try:
+        await wait_until(lambda: runtime.scheduler is not None and retention.JOB_ID in runtime.scheduler.job_ids())
+        assert runtime.scheduler is not None
+        job = runtime.scheduler.scheduler.get_job(retention.JOB_ID)
+        assert job is not None and job.next_run_time is not None
+        local = job.next_run_time.astimezone(runtime.timezone)
+        assert (local.hour, local.minute) == (3, 17)
+        assert await retention.daily_purge() == 0  # wired to this bot's database: nothing old to delete yet
+    finally:
+        await runtime.stop()
+        retention.set_purge_target(None)
+    services.close()
+
+
 async def test_cron_run_missed_while_down_is_sent_once_on_start(
     tmp_path: Path, fake_telegram: FakeTelegram, bot: Bot
 ) -> None:
