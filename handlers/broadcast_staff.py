@@ -325,7 +325,7 @@ def final_text(status: BroadcastStatus) -> str:
     elapsed = None
     if status.started_at is not None and status.finished_at is not None:
         elapsed = (status.finished_at - status.started_at).total_seconds()
-    return texts.NOTICE_FINAL.format(
+    report = texts.NOTICE_FINAL.format(
         id=status.id,
         sent=status.sent,
         total=status.total,
@@ -334,6 +334,11 @@ def final_text(status: BroadcastStatus) -> str:
         skipped=status.skipped,
         duration=_duration(elapsed),
     )
+    reasons = [
+        texts.NOTICE_SKIP_REASON.format(count=count, reason=reason or texts.NOTICE_SKIP_NO_REASON)
+        for reason, count in sorted(status.skip_reasons.items(), key=lambda item: -item[1])
+    ]
+    return "\n".join([report, *reasons])
 
 
 def missed_text(body: str, when: dt.datetime) -> str:

@@ -225,6 +225,8 @@ NOTICE_FINAL = (
     "Đã gửi: {sent}/{total} · Lỗi: {failed} · Chặn bot: {blocked} · Bỏ qua: {skipped}\n"
     "Thời gian: {duration}"
 )
+NOTICE_SKIP_REASON = "- Bỏ qua {count} người: {reason}."
+NOTICE_SKIP_NO_REASON = "không rõ lý do"
 NOTICE_FINAL_CANCELLED = "⛔ Thông báo #{id} đã bị hủy. Đã gửi {sent}/{total} người trước khi hủy."
 NOTICE_MISSED = (
     "⚠️ Thông báo hẹn lúc {when} đã **không được gửi** vì lúc đó Trợ lý số không chạy (quá thời gian cho phép "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, delete, func, insert, literal, or_, select, update
@@ -86,6 +86,7 @@ class BroadcastStatus:
     key: str | None
     note: str | None
     now: dt.datetime
+    skip_reasons: dict[str, int] = field(default_factory=dict)  # why deliveries were skipped → how many
 
     @property
     def done_count(self) -> int:
@@ -407,6 +408,14 @@ def _status(session: Session, broadcast: Broadcast, now: dt.datetime) -> Broadca
         key=broadcast.key,
         note=broadcast.note,
         now=now,
+        skip_reasons={
+            str(reason or ""): int(count)
+            for reason, count in session.execute(
+                select(Delivery.reason, func.count())
+                .where(Delivery.broadcast_id == broadcast.id, Delivery.status == SKIPPED)
+                .group_by(Delivery.reason)
+            ).all()
+        },
     )
 
 

@@ -46,6 +46,7 @@ class _Loaded:
     result: LoadResult
     loaded_at: dt.datetime
     fingerprint: tuple[tuple[str, int, int], ...]
+    related: dict[tuple[str, int], tuple[Entry, ...]] = field(default_factory=dict)
 
 
 def _fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
@@ -106,12 +107,18 @@ class KnowledgeStore:
 
     def related(self, entry_id: str, limit: int = 3) -> list[Entry]:
         """Entries close to ``entry_id`` (same topic first), for "related questions" buttons."""
-        entry = self.kb.entry(entry_id)
+        live = self._live
+        key = (entry_id, limit)
+        cached = live.related.get(key)
+        if cached is not None:  # the knowledge base is immutable until the next reload swaps ``_live``
+            return list(cached)
+        entry = live.kb.entry(entry_id)
         if entry is None:
             return []
-        result = self._live.index.search(entry.question, limit=limit + 4)
+        result = live.index.search(entry.question, limit=limit + 4)
         out = [c.entry for c in result.candidates if c.entry.id != entry_id]
         out.sort(key=lambda e: e.category != entry.category)  # stable: keeps score order within each group
+        live.related[key] = tuple(out[:limit])
         return out[:limit]
 
     def reload(self) -> ReloadOutcome:

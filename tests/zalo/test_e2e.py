@@ -16,6 +16,7 @@ from bot.messages import Button, IncomingMessage, Reply
 from bot.services import Services
 from bot.storage.models import User, utcnow
 from handlers import routes, texts
+from handlers.broadcast_staff import final_text
 from tests.broadcast.conftest import add_subscribers
 from tests.fakes.zalo_api import FakeZalo, follow_event, sign_event, text_event
 from tests.zalo.conftest import OA_SECRET, PARAGRAPH, ZaloBot, long_answer, running_zalo
@@ -159,3 +160,6 @@ async def test_broadcast_reaches_only_in_window_subscribers(zalo_bot: ZaloBot) -
                                   .where(Delivery.broadcast_id == broadcast_id, Delivery.status == SKIPPED)).all()
     assert sorted(chat for chat, _, _ in skipped) == sorted(str(i) for i in stale)
     assert all(reason == texts.ZALO_SKIPPED_OUTSIDE_WINDOW for _, _, reason in skipped)
+    assert status.skip_reasons == {texts.ZALO_SKIPPED_OUTSIDE_WINDOW: 2}
+    report = final_text(status)  # what the staff member reads at the end
+    assert texts.NOTICE_SKIP_REASON.format(count=2, reason=texts.ZALO_SKIPPED_OUTSIDE_WINDOW) in report
