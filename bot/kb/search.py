@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -27,7 +28,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.kb.models import Entry, KnowledgeBase
-from bot.kb.normalize import Normalizer, builtin_lexicon, strip_accents
+from bot.kb.normalize import Normalized, Normalizer, builtin_lexicon, strip_accents
 from bot.kb.result import Candidate, Decision, SearchResult
 
 MAX_QUERY_CHARS = 1000  # the rest of a longer message is ignored
@@ -94,7 +95,14 @@ class _Query:
 
 
 def _bigrams(tokens: Sequence[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in pairwise(tokens)]
+    return [sys.intern(f"{a}_{b}") for a, b in pairwise(tokens)]
+
+
+def _interned(norm: Normalized) -> Normalized:
+    """The same text with every word interned: an index holds each distinct word once, not once per entry."""
+    return replace(
+        norm, tokens=tuple(map(sys.intern, norm.tokens)), stripped=tuple(map(sys.intern, norm.stripped))
+    )
 
 
 def _trigrams(tokens: Sequence[str]) -> set[str]:
@@ -178,7 +186,7 @@ class SearchIndex:
             if entry.tags:
                 texts.append((" ".join(entry.tags), True))
             for text, is_tags in texts:
-                norm = self.normalizer.normalize(text)
+                norm = _interned(self.normalizer.normalize(text))
                 if not norm.stripped:
                     continue
                 phrases.append((norm.stripped, norm.tokens, is_tags))
@@ -189,7 +197,7 @@ class SearchIndex:
             match_tf.append(dict(tf))
             self._match_accented.append(frozenset(accented))
             match_uni = {t for t in tf if "_" not in t}
-            answer = self.normalizer.normalize(entry.answer, drop_fillers=False)
+            answer = _interned(self.normalizer.normalize(entry.answer, drop_fillers=False))
             for term in (*answer.stripped, *_bigrams(answer.stripped)):
                 tf[term] += ANSWER_FIELD_WEIGHT
             accented.update(answer.tokens)
