@@ -255,8 +255,7 @@ async def serve_zalo(
     broadcasting = None
     code = 0
     try:
-        if hasattr(services.knowledge, "watch"):
-            watcher = asyncio.create_task(services.knowledge.watch(), name="knowledge-watcher")
+        watcher = asyncio.create_task(services.knowledge.watch(), name="knowledge-watcher")
         await zalo.start()  # tokens stored before the webhook can deliver events
         await server.start()
         broadcasting = await _start_broadcasting(services, {"zalo": zalo.sender}, {"zalo": zalo.eligibility})

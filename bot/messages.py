@@ -97,6 +97,23 @@ class Sender(Protocol):
         ...
 
 
+class SequentialSender:
+    """Base of the channel senders: replies go out one after another through :meth:`send_reply`."""
+
+    channel: str
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
+        """Send ``replies`` in order to ``chat_id``."""
+        sent: list[SentMessage] = []
+        for reply in replies:
+            sent.extend(await self.send_reply(chat_id, reply))
+        return sent
+
+    async def send_reply(self, chat_id: str, reply: Reply) -> list[SentMessage]:
+        """Send one reply (possibly as several messages)."""
+        raise NotImplementedError
+
+
 @dataclass
 class ReplyBatch:
     """Replies collected by a handler (Rasa-style dispatcher); ``items`` is what gets sent."""

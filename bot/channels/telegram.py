@@ -47,6 +47,7 @@ from bot.messages import (
     RecipientBlocked,
     Reply,
     SentMessage,
+    SequentialSender,
     TransientError,
 )
 from bot.settings import Settings
@@ -121,20 +122,13 @@ def build_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMar
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-class TelegramSender:
+class TelegramSender(SequentialSender):
     """Sends replies through a PTB ``Bot``; raises :class:`~bot.messages.DeliveryError` subclasses."""
 
     channel = CHANNEL
 
     def __init__(self, bot: Any) -> None:
         self.bot = bot
-
-    async def send(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
-        """Send ``replies`` in order to ``chat_id``."""
-        sent: list[SentMessage] = []
-        for reply in replies:
-            sent.extend(await self.send_reply(chat_id, reply))
-        return sent
 
     async def send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool = True) -> list[SentMessage]:
         """Send (or edit in place) one reply, split into ≤ 4,096-character messages."""

@@ -30,6 +30,7 @@ from bot.messages import (
     RecipientBlocked,
     Reply,
     SentMessage,
+    SequentialSender,
     TransientError,
 )
 from handlers import texts
@@ -206,20 +207,13 @@ class ZaloApi:
         raise error
 
 
-class ZaloSender:
+class ZaloSender(SequentialSender):
     """Delivers replies to one Zalo user; raises :class:`~bot.messages.DeliveryError` subclasses."""
 
     channel = CHANNEL
 
     def __init__(self, api: ZaloApi) -> None:
         self.api = api
-
-    async def send(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
-        """Send ``replies`` in order to ``chat_id`` (Zalo cannot edit: edits arrive as new messages)."""
-        sent: list[SentMessage] = []
-        for reply in replies:
-            sent.extend(await self.send_reply(chat_id, reply))
-        return sent
 
     async def send_reply(self, chat_id: str, reply: Reply) -> list[SentMessage]:
         """Send one reply as one or more Zalo messages."""
