@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage import repo
@@ -24,7 +25,7 @@ class ConversationRecords:
     def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime]) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._recent: dict[tuple[str, str], tuple[dt.datetime, str | None]] = {}
+        self._recent: dict[tuple[str, str], tuple[dt.datetime, str | None, int]] = {}  # → (seen, name, user id)
 
     def _unit(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one committed transaction."""
@@ -40,23 +41,33 @@ class ConversationRecords:
         so a conversation costs one write per question rather than two."""
         now = self._clock()
         key = (channel, external_id)
-        seen = self._recent.get(key)
-        if seen is not None and seen[1] == display_name and now - seen[0] < TOUCH_INTERVAL:
+        if self._fresh_user_id(key, now, display_name) is not None:
             return
 
-        def work(session: Session) -> None:
-            repo.touch_user(
+        def work(session: Session) -> int:
+            user = repo.touch_user(
                 session=session,
                 channel=channel,
                 external_id=external_id,
                 display_name=display_name,
                 now=now,
             )
+            session.flush()
+            return user.id
 
-        await self._run(work)
+        self._remember(key, now, display_name, await self._run(work))
+
+    def _remember(self, key: tuple[str, str], now: dt.datetime, name: str | None, user_id: int) -> None:
         if len(self._recent) > 50_000:  # bound memory: forget everyone, the next message re-touches
             self._recent.clear()
-        self._recent[key] = (now, display_name)
+        self._recent[key] = (now, name, user_id)
+
+    def _fresh_user_id(self, key: tuple[str, str], now: dt.datetime, name: str | None) -> int | None:
+        """The user row's id when it was refreshed a few minutes ago under the same name, else None."""
+        seen = self._recent.get(key)
+        if seen is not None and seen[1] == name and now - seen[0] < TOUCH_INTERVAL:
+            return seen[2]
+        return None
 
     async def log_question(
         self,
@@ -73,15 +84,20 @@ class ConversationRecords:
     ) -> int:
         """Log a free-text question; returns the log id."""
 
-        def work(session: Session) -> int:
-            now = self._clock()
-            user = repo.touch_user(
-                session=session, channel=channel, external_id=external_id, display_name=display_name, now=now
-            )
-            session.flush()
+        now = self._clock()
+        key = (channel, external_id)
+        known = self._fresh_user_id(key, now, display_name)
+
+        def work(session: Session, user_id: int | None) -> tuple[int, int]:
+            if user_id is None:  # not seen recently: create or refresh the user row in the same transaction
+                user = repo.touch_user(
+                    session=session, channel=channel, external_id=external_id, display_name=display_name, now=now
+                )
+                session.flush()
+                user_id = user.id
             log = repo.log_question(
                 session=session,
-                user=user,
+                user_id=user_id,
                 raw_text=raw_text,
                 normalized_text=normalized_text,
                 decision=decision,
@@ -90,9 +106,19 @@ class ConversationRecords:
                 latency_ms=latency_ms,
                 now=now,
             )
-            return log.id
+            return log.id, user_id
 
-        return await self._run(work)
+        try:
+            log_id, user_id = await self._run(lambda session: work(session, known))
+        except IntegrityError:
+            if known is None:
+                raise
+            # the user row went away (deleted through another instance): create it again, as for a newcomer
+            known = None
+            log_id, user_id = await self._run(lambda session: work(session, None))
+        if known is None:
+            self._remember(key, now, display_name, user_id)
+        return log_id
 
     async def record_feedback(
         self,

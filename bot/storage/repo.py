@@ -60,7 +60,8 @@ def touch_user(
 def log_question(
     *,
     session: Session,
-    user: User,
+    user: User | None = None,
+    user_id: int | None = None,
     raw_text: str,
     normalized_text: str,
     decision: str,
@@ -69,9 +70,12 @@ def log_question(
     latency_ms: int,
     now: dt.datetime | None = None,
 ) -> QuestionLog:
-    """Record one free-text question and how it was decided."""
+    """Record one free-text question and how it was decided (for ``user``, or the user row ``user_id``)."""
+    owner = user.id if user is not None else user_id
+    if owner is None:
+        raise ValueError("log_question needs user or user_id")
     entry = QuestionLog(
-        user_id=user.id,
+        user_id=owner,
         raw_text=raw_text,
         normalized_text=normalized_text,
         decision=decision,

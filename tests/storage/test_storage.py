@@ -13,6 +13,7 @@ from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage import migrate, repo
+from bot.storage.conversations import ConversationRecords
 from bot.storage.db import create_engine_for, make_sessionmaker, normalize_url
 from bot.storage.models import Base, Feedback, QuestionLog, User
 
@@ -178,3 +179,21 @@ def test_unanswered_questions_and_counts(sessions: sessionmaker[Session]) -> Non
         assert [q.raw_text for q in repo.unanswered_questions(session=s)] == ["q2", "q0"]
         assert repo.count_questions(session=s) == 4
         assert repo.count_questions(session=s, decision="decline") == 2
+
+
+async def test_question_log_skips_the_user_upsert_while_recent_and_survives_a_foreign_delete(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+    records = ConversationRecords(sessions, lambda: now)
+    ask = {"channel": "telegram", "external_id": "77", "display_name": "Lan", "normalized_text": "q",
+           "decision": "answer", "matched_id": "x", "confidence": 0.9, "latency_ms": 2}  # fmt: skip
+    first = await records.log_question(raw_text="một", **ask)
+    with sessions.begin() as s:  # another instance deletes the user behind this one's back
+        s.execute(delete(User).where(User.external_id == "77"))
+    second = await records.log_question(raw_text="hai", **ask)  # the cached id is gone: the row is made again
+    with sessions() as s:
+        logs = s.scalars(select(QuestionLog).order_by(QuestionLog.id)).all()
+        users = s.scalars(select(User)).all()
+    assert first and [log.raw_text for log in logs] == ["hai"] and logs[0].id == second  # "một" went with the user
+    assert [(u.external_id, u.display_name) for u in users] == [("77", "Lan")] and logs[0].user_id == users[0].id
