@@ -108,8 +108,9 @@ class PhraseRewriter:
     def _match(
         self, tokens: Sequence[str], folded: Sequence[str], start: int, exact_length: int | None = None
     ) -> tuple[int, _Rule] | None:
+        room = len(tokens) - start
         for length in self._lengths.get(folded[start], ()):
-            if start + length > len(tokens) or (exact_length is not None and length != exact_length):
+            if length > room or (exact_length is not None and length != exact_length):
                 continue
             for rule in self._rules.get(tuple(folded[start : start + length]), ()):
                 window = tokens[start : start + length]
@@ -121,12 +122,15 @@ class PhraseRewriter:
         """Rewrite tokens; returns one token list per combination of ambiguous readings (at most four)."""
         if self._trailing_only:
             return [self._strip_trailing(list(tokens))]
-        pieces: list[tuple[tuple[str, ...], ...]] = []
         folded = [strip_accents(t) for t in tokens]
         starts = self._lengths
+        if starts.keys().isdisjoint(folded):  # most texts: no word starts any rule
+            return [list(tokens)]
+        pieces: list[tuple[tuple[str, ...], ...]] = []
         i = 0
+        n = len(tokens)
         ambiguous = False
-        while i < len(tokens):
+        while i < n:
             found = self._match(tokens, folded, i) if folded[i] in starts else None
             if found is None:
                 pieces.append(((tokens[i],),))

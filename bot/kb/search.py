@@ -166,7 +166,7 @@ class SearchIndex:
         )
         self.entries: tuple[Entry, ...] = kb.entries
         n = len(self.entries)
-        raw_phrases: list[list[tuple[tuple[str, ...], tuple[str, ...], bool]]] = []
+        raw_phrases: list[list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]]] = []
         doc_tf: list[dict[str, float]] = []
         match_tf: list[dict[str, float]] = []
         gram_sets: list[set[str]] = []
@@ -178,7 +178,7 @@ class SearchIndex:
         self._match_accented: list[frozenset[str]] = []
         self._answer_accented: list[frozenset[str]] = []
         for entry in self.entries:
-            phrases: list[tuple[tuple[str, ...], tuple[str, ...], bool]] = []
+            phrases: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]] = []
             tf: dict[str, float] = defaultdict(float)
             grams: set[str] = set()
             accented: set[str] = set()
@@ -189,8 +189,9 @@ class SearchIndex:
                 norm = _interned(self.normalizer.normalize(text))
                 if not norm.stripped:
                     continue
-                phrases.append((norm.stripped, norm.tokens, is_tags))
-                for term in (*norm.stripped, *_bigrams(norm.stripped)):
+                bigrams = _bigrams(norm.stripped)
+                phrases.append((norm.stripped, norm.tokens, tuple(bigrams), is_tags))
+                for term in (*norm.stripped, *bigrams):
                     tf[term] += 1.0
                 grams |= _trigrams(norm.stripped)
                 accented.update(norm.tokens)
@@ -230,11 +231,11 @@ class SearchIndex:
                     " ".join(tokens),
                     frozenset(tokens),
                     frozenset(accented),
-                    frozenset(_bigrams(tokens)),
+                    frozenset(bigrams),
                     sum(self._idf[t] for t in set(tokens)) or 1.0,
                     is_tags,
                 )
-                for tokens, accented, is_tags in phrases
+                for tokens, accented, bigrams, is_tags in phrases
             ]
             for phrases in raw_phrases
         ]
