@@ -90,6 +90,32 @@ def services_health(services: Any) -> Any:
     return check
 
 
+def _catch_signals(stop: asyncio.Event) -> list[signal.Signals]:
+    """Set ``stop`` on SIGTERM/SIGINT (where the event loop supports it); returns what was installed."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    return installed
+
+
+def _release_signals(installed: list[signal.Signals]) -> None:
+    """Remove the handlers :func:`_catch_signals` installed."""
+    loop = asyncio.get_running_loop()
+    for sig in installed:
+        loop.remove_signal_handler(sig)
+
+
+async def _stop_watcher(watcher: asyncio.Task[None] | None) -> None:
+    """Cancel the knowledge-folder watcher and wait for it to end."""
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await watcher
+
+
 async def serve_telegram(
     settings: Settings,
     services: Any,
@@ -107,12 +133,7 @@ async def serve_telegram(
     from handlers.staff import reload_report
 
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
+    installed = _catch_signals(stop)
 
     watcher: asyncio.Task[None] | None = None
 
@@ -133,10 +154,7 @@ async def serve_telegram(
         watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
 
     async def post_shutdown(application: Any) -> None:
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watcher
+        await _stop_watcher(watcher)
         services.close()
 
     webhook = settings.telegram_webhook_url
@@ -196,8 +214,7 @@ async def serve_telegram(
             await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        _release_signals(installed)
     return code
 
 
@@ -242,12 +259,7 @@ async def serve_zalo(
 ) -> int:
     """Run the Zalo OA channel alone (no Telegram token) with the HTTP server until ``stop`` or SIGTERM/SIGINT."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
+    installed = _catch_signals(stop)
     zalo = _zalo_channel(settings, services, handle)
     routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route(), *zalo.routes()]
     server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
@@ -270,11 +282,7 @@ async def serve_zalo(
             await broadcasting.stop()
         await server.stop()
         await zalo.stop()
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watcher
+        await _stop_watcher(watcher)
         services.close()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        _release_signals(installed)
     return code

@@ -7,7 +7,7 @@ renders it at the edge (escaped Telegram HTML, Zalo plain text).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -112,14 +112,3 @@ class SequentialSender:
     async def send_reply(self, chat_id: str, reply: Reply) -> list[SentMessage]:
         """Send one reply (possibly as several messages)."""
         raise NotImplementedError
-
-
-@dataclass
-class ReplyBatch:
-    """Replies collected by a handler (Rasa-style dispatcher); ``items`` is what gets sent."""
-
-    items: list[Reply] = field(default_factory=list)
-
-    def add(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
-        """Append one reply."""
-        self.items.append(Reply(text=text, buttons=buttons))

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import Services, build_services
 from bot.settings import Settings
+from bot.storage.db import create_engine_for, make_sessionmaker
+from bot.storage.migrate import upgrade
 
 CATEGORY_VNEID = """\
 category: vneid
@@ -115,6 +118,20 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Each storage test runs on SQLite and on PostgreSQL (skipped when no server is configured)."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+def migrated(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database at ``url`` migrated to the newest revision; the engine is disposed afterwards."""
+    upgrade(url)
+    engine = create_engine_for(url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """A freshly migrated database: SQLite, and PostgreSQL when configured."""
+    yield from migrated(db_url)
 
 
 class FakeClock:

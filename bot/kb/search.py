@@ -482,15 +482,8 @@ class SearchIndex:
             for i, f in self._candidates(q).items():
                 score = _dot(RANK_WEIGHTS, f)
                 if i not in best or score > best[i].score:
-                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, len(stripped))
+                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass)
         return sorted(best.values(), key=lambda r: (-r.score, r.index))
-
-    def explain(self, text: str, entry_id: str) -> dict[str, float]:
-        """The features of one entry for one question, if it is a candidate (for tuning and curious staff)."""
-        for r in self.rank(text):
-            if self.entries[r.index].id == entry_id:
-                return dict(zip(FEATURES, r.features, strict=True))
-        return {}
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
         """Find the entries that answer ``text``; decide whether to answer, suggest or decline."""
@@ -517,7 +510,6 @@ class Ranked:
     features: list[float]
     max_unmatched: float
     oov_mass: float
-    query_tokens: int
 
 
 def accept_features(ranked: Sequence[Ranked], k: int) -> list[float]:

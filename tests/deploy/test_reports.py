@@ -22,26 +22,15 @@ from bot.storage.models import QuestionLog, User, utcnow
 from handlers import texts
 from handlers.reports import window_days
 from handlers.routes import handle
+from tests.conftest import migrated
 
 NOW = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)  # the FakeClock's time: 15:00 in Hà Nội
 
 
 @pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """A migrated database (SQLite, and PostgreSQL when configured)."""
-    migrate.upgrade(db_url)
-    engine = create_engine_for(db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def sqlite_sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
     """A migrated SQLite database only."""
-    migrate.upgrade(sqlite_url)
-    engine = create_engine_for(sqlite_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+    yield from migrated(sqlite_url)
 
 
 def ask(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,6 @@ from bot.storage.db import create_engine_for, make_sessionmaker
 from bot.storage.models import Feedback, QuestionLog, User, utcnow
 
 NOW = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """A migrated database (SQLite, and PostgreSQL when configured)."""
-    migrate.upgrade(db_url)
-    engine = create_engine_for(db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def seed(sessions: sessionmaker[Session], now: dt.datetime, ages_in_days: list[float]) -> list[int]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import delete, inspect, select
@@ -14,19 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage import migrate, repo
 from bot.storage.conversations import ConversationRecords
-from bot.storage.db import create_engine_for, make_sessionmaker, normalize_url
+from bot.storage.db import create_engine_for, normalize_url
 from bot.storage.models import Base, Feedback, QuestionLog, User
 
 TABLES = {"users", "question_logs", "feedback"}
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """A sessionmaker on a freshly migrated database."""
-    migrate.upgrade(db_url)
-    engine = create_engine_for(db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def test_normalize_url_uses_psycopg3() -> None:
