@@ -4,6 +4,10 @@ Feedback rows survive the purge consistently: their ``question_log_id`` is set t
 (``ON DELETE SET NULL``) while ``entry_id`` and the vote stay, so per-entry 👍/👎 counts remain right and no
 question text is left behind.
 
+Delivery rows (who received which notice, by chat id) of broadcasts that ended more than
+``DELIVERY_RETENTION_DAYS`` ago are purged by the same job; the broadcast row keeps its text and total, and
+expired conversation flows (abandoned drafts and confirms) go too.
+
 Run it once a day: the scheduler calls the module-level job :func:`daily_purge` (stable id :data:`JOB_ID`,
 picklable for a persistent job store) after the composition root called :func:`set_purge_target`; without
 the scheduler, a cron entry runs ``python -m bot db purge-logs``.
@@ -15,7 +19,7 @@ import asyncio
 import datetime as dt
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
@@ -55,14 +59,70 @@ def purge_old_question_logs(
     return total
 
 
+def purge_old_deliveries(
+    *,
+    sessionmaker: sessionmaker[Session],
+    older_than_days: int,
+    now: dt.datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> int:
+    """Delete the delivery rows of broadcasts finished more than ``older_than_days`` days ago, and expired
+    conversation flows; returns how many delivery rows went. Open deliveries are never touched."""
+    from bot.broadcast.models import CANCELLED, DONE, MISSED, OPEN_DELIVERY, Broadcast, Delivery
+    from bot.storage.flows import purge_expired_flows
+
+    if older_than_days <= 0:
+        raise ValueError("older_than_days must be positive")
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(days=older_than_days)
+    ended = select(Broadcast.id).where(
+        Broadcast.status.in_((DONE, CANCELLED, MISSED)),
+        func.coalesce(Broadcast.finished_at, Broadcast.created_at) < cutoff,
+    )
+    total = 0
+    while True:
+        with sessionmaker.begin() as session:
+            batch = list(
+                session.scalars(
+                    select(Delivery.id)
+                    .where(Delivery.broadcast_id.in_(ended), Delivery.status.not_in(OPEN_DELIVERY))
+                    .limit(batch_size)
+                )
+            )
+            if batch:
+                session.execute(
+                    delete(Delivery).where(Delivery.id.in_(batch)).execution_options(synchronize_session=False)
+                )
+        total += len(batch)
+        if len(batch) < batch_size:
+            break
+    purge_expired_flows(sessions=sessionmaker, now=now)
+    return total
+
+
 def purge_expired(*, sessionmaker: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None) -> int:
-    """The daily job: purge by ``QUESTION_LOG_RETENTION_DAYS`` (0 or less keeps everything); logs the count."""
+    """The daily job: purge by ``QUESTION_LOG_RETENTION_DAYS`` and ``DELIVERY_RETENTION_DAYS`` (0 or less keeps
+    everything); logs the counts and returns the rows removed."""
+    removed = 0
     days = settings.question_log_retention_days
+    if days > 0:
+        removed = purge_old_question_logs(sessionmaker=sessionmaker, older_than_days=days, now=now)
+        if removed:
+            log.info("retention: deleted %d question logs older than %d days", removed, days)
+    removed += purge_deliveries_by_setting(sessionmaker=sessionmaker, settings=settings, now=now)
+    return removed
+
+
+def purge_deliveries_by_setting(
+    *, sessionmaker: sessionmaker[Session], settings: Settings, now: dt.datetime | None = None
+) -> int:
+    """The delivery part of the daily job, by ``DELIVERY_RETENTION_DAYS``; returns the delivery rows removed."""
+    days = settings.delivery_retention_days
     if days <= 0:
         return 0
-    removed = purge_old_question_logs(sessionmaker=sessionmaker, older_than_days=days, now=now)
+    removed = purge_old_deliveries(sessionmaker=sessionmaker, older_than_days=days, now=now)
     if removed:
-        log.info("retention: deleted %d question logs older than %d days", removed, days)
+        log.info("retention: deleted %d delivery rows of notices that ended over %d days ago", removed, days)
     return removed
 
 

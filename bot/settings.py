@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
 
     question_log_retention_days: int = 180  # logged questions older than this are purged daily; 0 keeps them
+    delivery_retention_days: int = 90  # delivery rows of notices that ended longer ago are purged daily; 0 keeps
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

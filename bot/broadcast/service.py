@@ -37,6 +37,7 @@ from bot.broadcast.models import (
 )
 from bot.settings import Settings
 from bot.storage import repo
+from bot.storage.db import run_single
 from bot.storage.models import User, utcnow
 
 T = TypeVar("T")
@@ -368,7 +369,7 @@ def finish_if_drained(*, sessions: Sessions, broadcast_id: int, now: dt.datetime
         .where(Broadcast.id == broadcast_id, Broadcast.status == SENDING, ~still_open)
         .values(status=DONE, finished_at=now)
     )
-    return _unit(sessions, lambda session: _changed(session.execute(query)))
+    return run_single(sessions, query)[0] == 1
 
 
 def set_progress_message(*, sessions: Sessions, broadcast_id: int, message_id: str) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Result, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.base import Executable
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -46,7 +47,14 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        # Leaving autocommit resets pysqlite to its implicit transactions; the hooks above need them off.
+        if dbapi_connection is not None:
+            dbapi_connection.isolation_level = None
 
 
 def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
@@ -65,3 +73,22 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A sessionmaker whose objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def run_single(sessions: sessionmaker[Session], statement: Executable) -> tuple[int, list[tuple[Any, ...]]]:
+    """Run one statement on its own and return (rows affected, rows returned).
+
+    It runs in autocommit: one round trip instead of three (BEGIN, the statement, COMMIT), which is all a
+    statement that is atomic by itself needs (on SQLite it still waits for the write lock under busy_timeout).
+    """
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, Engine):
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return _outcome(connection.execute(statement))
+    with sessions.begin() as session:
+        return _outcome(session.connection().execute(statement))
+
+
+def _outcome(result: Result[Any]) -> tuple[int, list[tuple[Any, ...]]]:
+    rows = [tuple(row) for row in result.all()] if result.returns_rows else []  # type: ignore[attr-defined]
+    return int(getattr(result, "rowcount", 0)), rows

@@ -1,19 +1,24 @@
-"""Fixtures for announcement tests: subscribers in a migrated database, and the fake Telegram server."""
+"""Fixtures for announcement tests: subscribers and delivery history in a migrated database, a round-trip
+counter, and the fake Telegram server."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.broadcast.models import DONE, SENT, Broadcast, Delivery  # noqa: E402
 from bot.storage.models import User, utcnow  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
@@ -40,6 +45,76 @@ def add_subscribers(
     with sessions.begin() as session:
         session.execute(insert(User), rows)
     return ids
+
+
+class RoundTrips:
+    """Counts database round trips on an engine: every statement, plus BEGIN and COMMIT where the driver sends
+    them separately (PostgreSQL outside autocommit; SQLite's BEGIN is already a statement)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        self.engine = engine
+        self._separate_begin = engine.dialect.name != "sqlite"
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._end)
+        event.listen(engine, "rollback", self._end)
+
+    def close(self) -> None:
+        """Stop counting."""
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "commit", self._end)
+        event.remove(self.engine, "rollback", self._end)
+
+    @staticmethod
+    def _autocommit(connection: Any) -> bool:
+        return bool(connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+    def _statement(self, *_args: Any) -> None:
+        self.count += 1
+
+    def _begin(self, connection: Any) -> None:
+        if self._separate_begin and not self._autocommit(connection):
+            self.count += 1
+
+    def _end(self, connection: Any) -> None:
+        if not self._autocommit(connection):
+            self.count += 1
+
+
+def seed_history(sessions: sessionmaker[Session], rows: int) -> float:
+    """Seed ``rows`` delivered rows of old finished notices (every user × enough old notices); returns seconds."""
+    started = time.perf_counter()
+    with sessions.begin() as session:
+        users = session.scalar(select(func.count()).select_from(User)) or 1
+        notices = -(-rows // users)
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+        session.execute(
+            insert(Broadcast),
+            [
+                {"text": f"Thông báo cũ {i}", "status": DONE, "created_at": old, "started_at": old,
+                 "finished_at": old, "total": users}
+                for i in range(notices)
+            ],
+        )  # fmt: skip
+        old_ids = select(Broadcast.id).where(Broadcast.status == DONE).scalar_subquery()
+        chosen = (
+            select(Broadcast.id, User.id, text("'telegram'"), User.external_id, text(f"'{SENT}'"))
+            .select_from(Broadcast)
+            .join(User, text("1 = 1"))
+            .where(Broadcast.id.in_(old_ids))
+            .limit(rows)
+        )
+        session.execute(
+            insert(Delivery).from_select(["broadcast_id", "user_id", "channel", "chat_id", "status"], chosen)
+        )
+    with sessions.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE deliveries"))
+        else:
+            session.execute(text("ANALYZE"))
+    return time.perf_counter() - started
 
 
 @pytest.fixture
