@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml $(TEST_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# setuptools warns about editable installs in general; the newcomer's first screen should be the bot.
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 $(TOOLS)/.installed:
