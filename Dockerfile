@@ -15,12 +15,10 @@ RUN groupadd --system --gid 10001 bot \
 
 WORKDIR /app
 
-# Dependencies first (read from pyproject.toml) so that code changes reuse this layer.
-COPY pyproject.toml README.md* /src/
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+# Dependencies first, exactly as pinned and hashed in the lock (`make lock` writes it from pyproject.toml),
+# so that code changes reuse this layer.
+COPY pyproject.toml requirements.lock README.md* /src/
+RUN pip install --require-hashes -r /src/requirements.lock
 
 COPY bot /src/bot
 COPY handlers /src/handlers

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -31,8 +33,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(encoding="utf-8")
     args = build_parser().parse_args(argv)
-    code: int = args.handler(args, Settings())
+    try:
+        code: int = args.handler(args, Settings())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_went_away()
     return code
+
+
+def _reader_went_away() -> int:
+    """Standard output was closed by its reader (``… | head``): stop quietly, like other shell tools."""
+    # Python would flush stdout again at exit and print a second BrokenPipeError; point it at /dev/null.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -30,11 +30,16 @@ class IncomingMessage:
 
 @dataclass(frozen=True)
 class Button:
-    """A button: ``data`` comes back as ``IncomingMessage.button_data``; ``url`` opens a link instead."""
+    """A button: ``data`` comes back as ``IncomingMessage.button_data``; ``url`` opens a link instead.
+
+    ``number`` fixes the number that stands for it where buttons are typed as numbers (menu paging keeps the
+    same numbers on every page); buttons without one are numbered 1, 2, … around the fixed ones.
+    """
 
     label: str
     data: str | None = None
     url: str | None = None
+    number: int | None = None
 
 
 @dataclass(frozen=True)

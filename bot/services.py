@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -51,9 +51,16 @@ class FloodLimiter:
         self.window = dt.timedelta(seconds=window)
         self._hits: dict[UserKey, deque[dt.datetime]] = {}
         self._noticed: set[UserKey] = set()
+        self._exempt: set[str] = set()
+
+    def exempt(self, channel: str) -> None:
+        """Never limit ``channel``: for a console where the operator types, not the public."""
+        self._exempt.add(channel)
 
     def check(self, key: UserKey, now: dt.datetime) -> FloodVerdict:
         """Count one message from ``key`` at ``now`` and say how to treat it."""
+        if key[0] in self._exempt:
+            return FloodVerdict.OK
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] >= self.window:
             hits.popleft()
@@ -76,26 +83,28 @@ class FloodLimiter:
 
 
 class ChoiceMemory:
-    """The data buttons last offered to each user, numbered from 1 in order."""
+    """The data buttons last offered to each user, by the number typed for each (1, 2, … or a fixed one)."""
 
     def __init__(self, *, ttl: float = 1800.0) -> None:
         self.ttl = dt.timedelta(seconds=ttl)
-        self._items: dict[UserKey, tuple[tuple[str, ...], dt.datetime]] = {}
+        self._items: dict[UserKey, tuple[dict[int, str], dt.datetime]] = {}
 
-    def remember(self, key: UserKey, data: Sequence[str], now: dt.datetime) -> None:
-        """Remember ``data`` as the user's numbered choices; replies without buttons keep the earlier ones."""
+    def remember(self, key: UserKey, data: Sequence[str] | Mapping[int, str], now: dt.datetime) -> None:
+        """Remember the user's numbered choices (a sequence counts from 1); replies without buttons keep the
+        earlier ones."""
         if data:
-            self._items[key] = (tuple(data), now)
+            numbered = dict(data) if isinstance(data, Mapping) else dict(enumerate(data, 1))
+            self._items[key] = (numbered, now)
 
-    def choices(self, key: UserKey, now: dt.datetime) -> tuple[str, ...]:
-        """The live numbered choices of ``key``, or ``()``."""
+    def choices(self, key: UserKey, now: dt.datetime) -> dict[int, str]:
+        """The live numbered choices of ``key`` (number → button data), or ``{}``."""
         item = self._items.get(key)
         if item is None:
-            return ()
+            return {}
         if now - item[1] >= self.ttl:
             del self._items[key]
-            return ()
-        return item[0]
+            return {}
+        return dict(item[0])
 
     def forget(self, key: UserKey) -> None:
         """Drop the user's choices."""

@@ -7,7 +7,7 @@ from bot.services import Services
 from handlers import texts
 from handlers.ui import button, column, invalid_button, text
 
-PAGE_SIZE = 8
+PAGE_SIZE = 7  # typed numbers 1–7; 8, 9 and 0 are the paging buttons on every page
 
 
 def topic_buttons(services: Services) -> list[tuple[Button | None]]:
@@ -56,13 +56,13 @@ async def navigate(msg: IncomingMessage, services: Services) -> list[Reply]:
     if pages > 1:
         message += " " + texts.MENU_PAGE.format(page=page, pages=pages)
     paging = [
-        button(texts.BUTTON_PREV, f"m:cat:{category.slug}:{page - 1}") if page > 1 else None,
-        button(texts.BUTTON_NEXT, f"m:cat:{category.slug}:{page + 1}") if page < pages else None,
+        button(texts.BUTTON_PREV, f"m:cat:{category.slug}:{page - 1}", texts.NUMBER_PREV) if page > 1 else None,
+        button(texts.BUTTON_NEXT, f"m:cat:{category.slug}:{page + 1}", texts.NUMBER_NEXT) if page < pages else None,
     ]
     return text(
         message,
         *column(button(e.question, f"a:{e.id}") for e in shown),
         paging,
-        [button(texts.BUTTON_BACK, "m:root")],
+        [button(texts.BUTTON_BACK, "m:root", texts.NUMBER_BACK)],
         edit=msg.message_id,
     )

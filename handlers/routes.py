@@ -18,7 +18,7 @@ from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import FloodVerdict, Services
 from handlers import broadcast_staff, faq, feedback, menu, privacy, reports, smalltalk, staff, subscriptions, texts
-from handlers.ui import button, data_buttons, fits, invalid_button, text
+from handlers.ui import button, choice_map, choose_number, fits, invalid_button, text
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ async def handle(msg: IncomingMessage, services: Services) -> list[Reply]:
         log.exception("handler failed on %s message", msg.channel)
         return text(texts.ERROR)
     if replies:
-        services.choices.remember(key, data_buttons(replies), now)
+        services.choices.remember(key, choice_map(replies), now)
     return replies
 
 
@@ -96,6 +96,8 @@ async def _dispatch(msg: IncomingMessage, services: Services) -> list[Reply]:
         return await on_button(msg, services)
     if msg.text is None:
         return text(texts.ONLY_TEXT)
+    if (reaction := smalltalk.reaction(msg.text)) is not None:
+        return await smalltalk.react(msg, services, reaction)
     problem = check_text(msg.text)
     if problem is not None:
         return text(problem)
@@ -128,9 +130,9 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
         if not choices:
             return text(texts.NUMBER_WITHOUT_CHOICES)
         number = int(m.group(1))
-        if not 1 <= number <= len(choices):
-            return text(texts.CHOOSE_NUMBER.format(count=len(choices)))
-        pressed = dataclasses.replace(msg, text=None, button_data=choices[number - 1], message_id=None)
+        if number not in choices:
+            return text(choose_number(choices))
+        pressed = dataclasses.replace(msg, text=None, button_data=choices[number], message_id=None)
         return await on_button(pressed, services)
     folded = fold(body)
     flows = await services.flows.active(key)
@@ -160,7 +162,7 @@ async def greet_follower(msg: IncomingMessage, services: Services) -> list[Reply
         [button(texts.BUTTON_FOLLOW_SUBSCRIBE, "sub:on")],
         [button(texts.BUTTON_TOPICS, "m:root")],
     )
-    services.choices.remember((msg.channel, msg.user_id), data_buttons(replies), services.clock())
+    services.choices.remember((msg.channel, msg.user_id), choice_map(replies), services.clock())
     return replies
 
 

@@ -1,16 +1,19 @@
 """Greetings, thanks, goodbyes and "who are you": short friendly replies instead of "not found".
 
 Only short messages made of nothing but such words count; "chào bạn, cho hỏi cách cài VNeID" is a question.
+A message of emoji alone is a reaction: 👍 or 👎 right after an answer rates it, like its button.
 """
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import replace
 from enum import StrEnum
 
 from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import Services
-from handlers import texts
+from handlers import feedback, texts
 from handlers.ui import button, text
 
 
@@ -111,3 +114,51 @@ async def reply(msg: IncomingMessage, services: Services, kind: Kind) -> list[Re
     if kind is Kind.HOW_ARE_YOU:
         return text(texts.HOW_ARE_YOU, topics)
     return text(texts.ACKNOWLEDGE)
+
+
+class Reaction(StrEnum):
+    """What a message of emoji alone means."""
+
+    LIKE = "like"
+    DISLIKE = "dislike"
+    OTHER = "other"
+
+
+LIKE_EMOJI = frozenset("👍👌👏🙏❤💯✅😊😀😁😃😄🥰😍🤩☺🙂💕💖")
+DISLIKE_EMOJI = frozenset("👎😞😟😠😡😢😭🙁☹❌")
+MAX_REACTION = 5  # a longer run of emoji is noise, not a reaction
+_EMOJI_JOINERS = frozenset("\u200d\ufe0e\ufe0f\u20e3")  # zero-width joiner, variation selectors, keycap
+
+
+def reaction(message: str | None) -> Reaction | None:
+    """The reaction a message of nothing but emoji (and spaces) expresses, or None when it has anything else."""
+    if not message or len(message) > 32:
+        return None
+    symbols = [ch for ch in message if not ch.isspace() and ch not in _EMOJI_JOINERS]
+    if not 0 < len(symbols) <= MAX_REACTION or not all(_is_emoji(ch) for ch in symbols):
+        return None
+    if any(ch in DISLIKE_EMOJI for ch in symbols):
+        return Reaction.DISLIKE
+    if any(ch in LIKE_EMOJI for ch in symbols):
+        return Reaction.LIKE
+    return Reaction.OTHER
+
+
+def _is_emoji(ch: str) -> bool:
+    """Pictographs, symbols and skin-tone modifiers (Unicode category So/Sk), the characters emoji are made of."""
+    return unicodedata.category(ch) in ("So", "Sk")
+
+
+async def react(msg: IncomingMessage, services: Services, kind: Reaction) -> list[Reply]:
+    """👍/👎 right after an answer rate it (as its button would); otherwise a short friendly word."""
+    if kind is not Reaction.OTHER:
+        flag = "1" if kind is Reaction.LIKE else "0"
+        offered = services.choices.choices((msg.channel, msg.user_id), services.clock())
+        vote = next((d for d in offered.values() if d.startswith("fb:") and d.endswith(f":{flag}")), None)
+        if vote is not None:
+            return await feedback.vote(replace(msg, text=None, button_data=vote, message_id=None), services)
+    if kind is Reaction.LIKE:
+        return text(texts.REACTION_LIKE)
+    if kind is Reaction.DISLIKE:
+        return text(texts.REACTION_DISLIKE, [button(texts.BUTTON_TOPICS, "m:root")])
+    return text(texts.REACTION_OTHER)

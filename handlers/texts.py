@@ -29,6 +29,8 @@ BUTTON_TOPICS = "📋 Xem các chủ đề"
 BUTTON_BACK = "« Quay lại"
 BUTTON_PREV = "‹ Trang trước"
 BUTTON_NEXT = "Trang sau ›"
+# Typed numbers of the menu's paging and back buttons, the same on every page (questions take 1–7).
+NUMBER_PREV, NUMBER_NEXT, NUMBER_BACK = 8, 9, 0
 
 # --- answers ----------------------------------------------------------------------------------------
 SOURCE = "Nguồn: [{label}]({url})"
@@ -67,6 +69,12 @@ WHO_AM_I = (
 )
 HOW_ARE_YOU = "Mình vẫn ổn, cảm ơn bạn đã hỏi thăm! Mình có thể giúp gì cho bạn ạ?"
 ACKNOWLEDGE = "Dạ vâng ạ. Bạn cần hỏi gì thêm cứ nhắn cho mình nhé."
+REACTION_LIKE = "Cảm ơn bạn! 😊 Bạn cần hỏi thêm gì cứ nhắn cho mình nhé."
+REACTION_DISLIKE = (
+    "Rất tiếc vì mình chưa giúp được bạn. Bạn có thể gõ lại câu hỏi bằng lời khác, "
+    "hoặc gõ /menu để xem các chủ đề."
+)
+REACTION_OTHER = "Mình đã nhận được biểu tượng cảm xúc của bạn 😊. Bạn cần hỏi gì cứ gõ câu hỏi cho mình nhé."
 
 # --- input problems ---------------------------------------------------------------------------------
 EMPTY = "Tin nhắn của bạn đang trống. Bạn vui lòng gõ câu hỏi nhé."
@@ -79,6 +87,8 @@ JUNK = "Tin nhắn có nhiều ký tự lạ nên mình không đọc được. 
 ONLY_TEXT = "Hiện mình chỉ đọc được tin nhắn dạng chữ. Bạn vui lòng gõ câu hỏi nhé."
 INVALID_BUTTON = "Nút này không còn hiệu lực. Bạn vui lòng gõ /menu để xem lại các chủ đề, hoặc gõ câu hỏi của bạn."
 CHOOSE_NUMBER = "Bạn vui lòng chọn một số từ 1 đến {count}."
+CHOOSE_NUMBER_OF = "Bạn vui lòng chọn một trong các số: {numbers}."
+OR = "hoặc"
 NUMBER_WITHOUT_CHOICES = (
     "Hiện không có lựa chọn nào đang chờ. Bạn gõ /menu để xem các chủ đề, hoặc gõ câu hỏi của bạn nhé."
 )

@@ -1,20 +1,25 @@
 """The interactive terminal chat: the same handlers as Telegram, with buttons shown as numbered choices.
 
-Whoever runs the bot locally is treated as staff, so ``/reload`` works here too.
+Whoever runs the bot locally is treated as staff, so ``/reload`` works here too; the flood limit does not
+apply, and knowledge edits are picked up by themselves (the outcome is printed like a chat message).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from bot.channels.render import render_plain
+from bot.kb.store import ReloadOutcome
 from bot.messages import IncomingMessage, Reply
 from bot.services import Services
 from handlers import texts
 from handlers.routes import handle
+from handlers.staff import reload_report
+from handlers.ui import numbered
 
 CHANNEL = "terminal"
 USER_ID = "local"
@@ -23,9 +28,10 @@ PROMPT = "> "
 
 
 def format_replies(replies: Sequence[Reply]) -> str:
-    """Plain text for ``replies``: rendered Markdown, data buttons numbered across replies, links shown."""
+    """Plain text for ``replies``: rendered Markdown, data buttons numbered across replies (as the router counts
+    them), links shown."""
     blocks: list[str] = []
-    number = 0
+    numbers = {id(b): n for n, b in numbered(b for r in replies for row in r.buttons for b in row)}
     for reply in replies:
         lines = [f"{texts.TERMINAL_BOT}: " + "\n".join(render_plain(reply.text))]
         for row in reply.buttons:
@@ -33,18 +39,37 @@ def format_replies(replies: Sequence[Reply]) -> str:
                 if button.url is not None:
                     lines.append(f"   🔗 {button.label}: {button.url}")
                 elif button.data is not None:
-                    number += 1
-                    lines.append(f"   {number}. {button.label}")
+                    lines.append(f"   {numbers[id(button)]}. {button.label}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
-async def run_terminal(services: Services, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-    """Chat on ``stdin``/``stdout`` until end of input or ``/quit``."""
+async def run_terminal(
+    services: Services, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, *, watch_interval: float = 2.0
+) -> None:
+    """Chat on ``stdin``/``stdout`` until end of input or ``/quit``, reloading knowledge edits as they happen."""
 
     def show(text: str) -> None:
         stdout.write(text + "\n")
         stdout.flush()
+
+    async def on_reload(outcome: ReloadOutcome) -> None:
+        show("\n" + format_replies(reload_report(outcome)) + "\n")
+        stdout.write(PROMPT)
+        stdout.flush()
+
+    services.flood.exempt(CHANNEL)
+    watcher = asyncio.create_task(services.knowledge.watch(on_reload, interval=watch_interval), name="kb-watcher")
+    try:
+        await _chat(services, stdin, show, stdout)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _chat(services: Services, stdin: TextIO, show: Callable[[str], None], stdout: TextIO) -> None:
+    """The read–answer loop of :func:`run_terminal`."""
 
     async def exchange(text: str, count: int) -> None:
         msg = IncomingMessage(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +14,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import URL
 
 from bot.storage.db import create_engine_for
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -40,18 +43,38 @@ def alembic_config(url: str | URL | None = None) -> Config:
 
 
 def _run(url: str | URL, action: str, revision: str) -> None:
-    """Open one connection and run ``action`` ("upgrade"/"downgrade") to ``revision`` on it."""
+    """Open one connection and run ``action`` ("upgrade"/"downgrade") to ``revision`` on it.
+
+    Alembic's own INFO lines (one per step, and its dialect notes) are held back: the bot's first screen in the
+    terminal should be its greeting. One line says what changed instead, at INFO when an existing schema moved.
+    """
     cfg = alembic_config()
     engine = create_engine_for(url)
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    if not log.isEnabledFor(logging.DEBUG):
+        alembic_log.setLevel(logging.WARNING)
     try:
         with engine.begin() as connection:
+            before = MigrationContext.configure(connection).get_current_revision()
             cfg.attributes["connection"] = connection
             if action == "upgrade":
                 command.upgrade(cfg, revision)
             else:
                 command.downgrade(cfg, revision)
+            after = MigrationContext.configure(connection).get_current_revision()
     finally:
+        alembic_log.setLevel(level)
         engine.dispose()
+    if before != after:
+        # A brand-new database is routine (first start); moving an existing schema is worth an operator's eye.
+        log.log(
+            logging.DEBUG if before is None else logging.INFO,
+            "database schema %s: %s -> %s",
+            action,
+            before or "(empty)",
+            after or "(empty)",
+        )
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:

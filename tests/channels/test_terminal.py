@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import queue
 
 from sqlalchemy import select
 
-from bot.channels.terminal import format_replies, run_terminal
+from bot.channels.terminal import PROMPT, format_replies, run_terminal
 from bot.messages import Button, Reply
 from bot.services import Services
 from bot.storage.models import QuestionLog
@@ -43,8 +45,8 @@ async def test_numbers_choose_buttons_and_quit_stops(services: Services) -> None
 
 
 async def test_empty_and_junk_lines_get_polite_replies(services: Services) -> None:
-    output = await chat(services, "\n😀\n")
-    assert texts.EMPTY in output and texts.NO_WORDS in output
+    output = await chat(services, "\n???\n👍\n")
+    assert texts.EMPTY in output and texts.NO_WORDS in output and texts.REACTION_LIKE in output
 
 
 def test_format_numbers_data_buttons_across_replies_and_shows_links() -> None:
@@ -55,3 +57,48 @@ def test_format_numbers_data_buttons_across_replies_and_shows_links() -> None:
     assert format_replies(replies) == (
         "Trợ lý số: Một\n   1. A\n   🔗 Trang web: https://x.vn\n\nTrợ lý số: Hai\n   2. B"
     )
+
+
+class _Typist:
+    """A terminal's standard input typed line by line by the test (``readline`` blocks until a line comes)."""
+
+    def __init__(self) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+
+    def readline(self) -> str:
+        return self.lines.get(timeout=30)
+
+
+async def _wait_for(out: io.StringIO, needle: str) -> None:
+    for _ in range(500):  # 10 s
+        if needle in out.getvalue():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{needle!r} never appeared in:\n{out.getvalue()}")
+
+
+async def test_the_flood_limit_does_not_silence_the_local_operator(services: Services) -> None:
+    limit = services.flood.limit
+    output = await chat(services, "chào bạn\n" * (limit + 5))
+    assert texts.FLOOD not in output
+    assert output.count(texts.GREETING.format(ward=services.knowledge.kb.ward.name)) == limit + 5
+
+
+async def test_knowledge_edits_are_picked_up_by_themselves(services: Services) -> None:
+    typist, out = _Typist(), io.StringIO()
+    chat_task = asyncio.create_task(run_terminal(services, stdin=typist, stdout=out, watch_interval=0.05))  # type: ignore[arg-type]
+    await _wait_for(out, PROMPT)
+    folder = services.knowledge.path
+    (folder / "moi.yaml").write_text(
+        "category: moi\ntitle: Chủ đề mới\nentries:\n  - id: dang-ky-xe-may\n"
+        "    question: Đăng ký xe máy mới mua cần giấy tờ gì?\n    answer: Mang hóa đơn và căn cước đến công an.\n",
+        encoding="utf-8",
+    )
+    await _wait_for(out, texts.RELOAD_OK.format(count=len(services.knowledge.kb.entries) + 1))
+    typist.lines.put("đăng ký xe máy mới mua cần giấy tờ gì\n")
+    await _wait_for(out, "Mang hóa đơn và căn cước")
+    (folder / "moi.yaml").write_text("category: moi\ntitle: [broken\n", encoding="utf-8")
+    await _wait_for(out, "moi.yaml:")  # a broken edit: the file:line problems, the old knowledge stays live
+    assert services.knowledge.kb.entry("dang-ky-xe-may") is not None
+    typist.lines.put("")
+    await asyncio.wait_for(chat_task, 10)

@@ -172,7 +172,8 @@ def test_dockerfile_installs_the_package_and_ships_knowledge() -> None:
     copies = [args for keyword, args in instructions if keyword == "COPY"]
     assert any(args.split()[-2:] == ["knowledge", "/app/knowledge"] for args in copies)
     runs = " ".join(args for keyword, args in instructions if keyword == "RUN")
-    assert "pip install" in runs and "pyproject.toml" in runs
+    assert "pip install --require-hashes -r /src/requirements.lock" in runs  # the pinned tree, nothing resolved
+    assert "--no-deps /src" in runs
     assert "text_normalize" in runs and "word_tokenize" in runs  # underthesea resources checked at build
     assert "curl" not in runs and "wget" not in runs
     dockerignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()

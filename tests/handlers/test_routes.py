@@ -14,7 +14,7 @@ from bot.storage import repo
 from bot.storage.models import Feedback, QuestionLog, User
 from handlers import texts
 from handlers.routes import handle
-from handlers.ui import data_buttons
+from handlers.ui import choice_map, choose_number, data_buttons
 
 
 async def send(
@@ -99,11 +99,34 @@ async def test_menu_paginates_long_topics(services: Services) -> None:
     first = one(await send(services, data="m:cat:thu-tuc", message_id="1"))
     assert "(trang 1/2)" in first.text
     first_data = data_buttons([first])
-    assert first_data[:8] == [f"a:thu-tuc-{i}" for i in range(1, 9)]
+    assert first_data[:7] == [f"a:thu-tuc-{i}" for i in range(1, 8)]
     assert "m:cat:thu-tuc:2" in first_data and "m:cat:thu-tuc:0" not in first_data
     second = one(await send(services, data="m:cat:thu-tuc:2", message_id="1"))
-    assert data_buttons([second]) == ["a:thu-tuc-9", "a:thu-tuc-10", "m:cat:thu-tuc:1", "m:root"]
+    assert data_buttons([second]) == ["a:thu-tuc-8", "a:thu-tuc-9", "a:thu-tuc-10", "m:cat:thu-tuc:1", "m:root"]
     assert one(await send(services, data="m:cat:thu-tuc:3")).text == texts.INVALID_BUTTON
+
+
+async def test_menu_numbers_mean_the_same_on_every_page(services: Services) -> None:
+    entries = "".join(
+        f"  - id: thu-tuc-{i}\n    question: Thủ tục số {i} cần giấy tờ gì?\n    answer: Câu trả lời {i}.\n"
+        for i in range(1, 19)
+    )
+    (services.knowledge.path / "thu-tuc.yaml").write_text(
+        f"category: thu-tuc\ntitle: Thủ tục hành chính\nentries:\n{entries}", encoding="utf-8"
+    )
+    assert services.knowledge.reload().ok
+    page1 = one(await send(services, data="m:cat:thu-tuc"))
+    assert choice_map([page1]) == {**{i: f"a:thu-tuc-{i}" for i in range(1, 8)}, 9: "m:cat:thu-tuc:2", 0: "m:root"}
+    assert "(trang 2/3)" in one(await send(services, "9")).text  # 9 = next page
+    assert "(trang 3/3)" in one(await send(services, "9")).text  # 9 again: still next
+    page3_back = one(await send(services, "8"))  # 8 = previous page
+    assert "(trang 2/3)" in page3_back.text
+    assert choice_map([page3_back])[8] == "m:cat:thu-tuc:1" and choice_map([page3_back])[9] == "m:cat:thu-tuc:3"
+    assert one(await send(services, "1")).text.startswith("Câu trả lời 8.")  # 1 = first question of page 2
+    await send(services, data="m:cat:thu-tuc:3")
+    last = one(await send(services, "9"))  # no next page on the last one: the numbers on offer are listed
+    assert last.text == texts.CHOOSE_NUMBER_OF.format(numbers="1, 2, 3, 4, 8 hoặc 0")
+    assert one(await send(services, "0")).text == texts.MENU_TOPICS  # 0 = back to the topics
 
 
 async def test_bare_numbers_press_the_offered_buttons(services: Services) -> None:
@@ -112,7 +135,10 @@ async def test_bare_numbers_press_the_offered_buttons(services: Services) -> Non
     second = data_buttons([topics])[1]
     chosen = one(await send(services, "2"))
     assert chosen.text.startswith("**" + services.knowledge.kb.category(second.split(":")[2]).title)  # type: ignore[union-attr]
-    assert one(await send(services, "99")).text == texts.CHOOSE_NUMBER.format(count=len(data_buttons([chosen])))
+    assert one(await send(services, "99")).text == choose_number(choice_map([chosen]))
+    assert one(await send(services, "/menu"))  # a list of topics only: numbered 1…n
+    assert one(await send(services, "99")).text == texts.CHOOSE_NUMBER.format(count=len(data_buttons([topics])))
+    await send(services, "2")
     answer = one(await send(services, " 1. "))
     assert services.knowledge.kb.entry(data_buttons([chosen])[0][2:]).answer.strip() in answer.text  # type: ignore[union-attr]
 
@@ -205,6 +231,27 @@ async def test_thumbs_up_is_recorded(services: Services) -> None:
     assert fb.helpful is True and fb.question_log_id == log.id and fb.entry_id == "vneid-quen-mat-khau"
 
 
+async def test_a_lone_emoji_rates_the_answer_just_given(services: Services) -> None:
+    await send(services, "quên mật khẩu vneid")
+    [log] = logs(services)
+    assert one(await send(services, "👍")).text == texts.THANKS_FOR_VOTE
+    [fb] = feedback_rows(services)
+    assert fb.helpful is True and fb.question_log_id == log.id
+    await send(services, "quên mật khẩu vneid", user="b")
+    assert one(await send(services, " 👎🏻 ", user="b")).text == texts.ASK_COMMENT  # skin tone and spaces too
+    assert one(await send(services, "Thiếu bước", user="b")).text == texts.COMMENT_SAVED
+    assert [f.helpful for f in feedback_rows(services)] == [True, False]
+
+
+async def test_emoji_reactions_without_an_answer_get_a_kind_word(services: Services) -> None:
+    assert one(await send(services, "👍")).text == texts.REACTION_LIKE
+    assert one(await send(services, "❤️")).text == texts.REACTION_LIKE
+    assert one(await send(services, "🙏🙏")).text == texts.REACTION_LIKE
+    assert one(await send(services, "👎")).text == texts.REACTION_DISLIKE
+    assert one(await send(services, "🎉")).text == texts.REACTION_OTHER
+    assert feedback_rows(services) == [] and logs(services) == []
+
+
 async def test_thumbs_down_then_comment(services: Services) -> None:
     await send(services, "quên mật khẩu vneid")
     [log] = logs(services)
@@ -256,7 +303,7 @@ async def test_unknown_or_stale_buttons_are_refused_politely(services: Services)
 async def test_bad_text_gets_a_clear_reply(services: Services) -> None:
     assert one(await send(services, "")).text == texts.EMPTY
     assert one(await send(services, "  \n\t ")).text == texts.EMPTY
-    assert one(await send(services, "😀😀🙏")).text == texts.NO_WORDS
+    assert one(await send(services, "😀🎉" * 5)).text == texts.NO_WORDS  # a run of emoji is not a reaction
     assert one(await send(services, "???")).text == texts.NO_WORDS
     assert one(await send(services, "\x00\x01\x02abc")).text == texts.JUNK
     assert one(await send(services, "\ufffd" * 10 + "ab")).text == texts.JUNK

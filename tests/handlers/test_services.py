@@ -38,8 +38,10 @@ def test_choice_memory_expires() -> None:
     memory = ChoiceMemory(ttl=5)
     memory.remember(("t", "a"), ["m:root"], T0)
     memory.remember(("t", "a"), [], at(1))  # a reply without buttons keeps the choices
-    assert memory.choices(("t", "a"), at(2)) == ("m:root",)
-    assert memory.choices(("t", "a"), at(6)) == ()
+    assert memory.choices(("t", "a"), at(2)) == {1: "m:root"}
+    assert memory.choices(("t", "a"), at(6)) == {}
+    memory.remember(("t", "a"), {9: "m:next", 0: "m:root"}, at(7))  # fixed numbers are kept as given
+    assert memory.choices(("t", "a"), at(8)) == {9: "m:next", 0: "m:root"}
 
 
 def test_build_services_migrates_to_head(kb_dir: Path, sqlite_url: str) -> None:

@@ -34,6 +34,7 @@ from bot.messages import (
     TransientError,
 )
 from handlers import texts
+from handlers.ui import number_list, numbered
 
 log = logging.getLogger(__name__)
 
@@ -91,18 +92,15 @@ def template_buttons(buttons: list[Button]) -> list[dict[str, Any]] | None:
 def numbered_choices(buttons: list[Button]) -> str:
     """The buttons written out: data buttons numbered in display order (as the router counts them), links as text."""
     lines: list[str] = []
-    count = 0
+    numbers = {id(b): n for n, b in numbered(buttons)}
     for b in buttons:
         if b.url is not None:
             if is_safe_url(b.url):
                 lines.append(f"{_title(b.label)}: {b.url}")
         elif b.data is not None:
-            count += 1
-            lines.append(f"{count}. {_title(b.label)}")
-    if count:
-        numbers = [str(n) for n in range(1, count + 1)]
-        spoken = numbers[0] if count == 1 else ", ".join(numbers[:-1]) + f" {texts.ZALO_OR} {numbers[-1]}"
-        lines.append(texts.ZALO_CHOOSE_NUMBER.format(numbers=spoken))
+            lines.append(f"{numbers[id(b)]}. {_title(b.label)}")
+    if numbers:
+        lines.append(texts.ZALO_CHOOSE_NUMBER.format(numbers=number_list(numbers.values())))
     return "\n".join(lines)
 
 
