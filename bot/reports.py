@@ -6,6 +6,7 @@ and names for each group the entry the engine finds closest, so staff can add th
 or see what to write next. ``usage_report`` counts questions per day, the answer rate, the most used entries,
 👍/👎 and the active subscribers. Both read the database only; the formatting helpers render them for the
 command line (``python -m bot report …``); the chat command ``/thongke`` renders them in ``handlers``.
+``format_review`` lists knowledge entries due for review (``report review`` and the monthly staff reminder).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.kb.check import DueEntry
 from bot.kb.normalize import fold
 from bot.kb.result import SearchResult
 from bot.storage import repo
@@ -392,3 +394,25 @@ def staff_summary(
     groups = group_unanswered(items)[:top_unanswered]
     attach_closest(groups, index)
     return StaffSummary(usage, tuple(groups))
+
+
+_DUE_REASONS = {"missing": "chưa ghi ngày kiểm tra", "future": "ngày kiểm tra ở tương lai"}
+
+
+def format_review(due: Sequence[DueEntry], *, today: dt.date, review_days: int, limit: int | None = None) -> str:
+    """The entries due for review as plain text for staff (Vietnamese), most overdue first."""
+    if not due:
+        return f"Không có mục nào đến hạn rà soát (hạn {review_days} ngày, tính đến {today}).\n"
+    lines = [f"{len(due)} mục đến hạn rà soát (hạn chung {review_days} ngày, tính đến {today}):", ""]
+    for item in due[:limit] if limit else due:
+        entry = item.entry
+        state = _DUE_REASONS.get(item.reason) or (
+            f"kiểm tra ngày {entry.updated}, quá hạn {item.overdue_days} ngày (hạn {item.period_days} ngày)"
+        )
+        lines.append(f"- {entry.id} ({entry.file}:{entry.line}): {state}")
+        if entry.source:
+            lines.append(f"    nguồn: {entry.source}")
+    if limit and len(due) > limit:
+        lines.append(f"… và {len(due) - limit} mục khác: xem bằng lệnh python -m bot report review")
+    lines += ["", 'Đối chiếu từng mục với nguồn, sửa nếu cần, rồi cập nhật "updated" thành ngày đã kiểm tra.']
+    return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     database_url: str = "sqlite:///data/bot.db"
     knowledge_dir: Path = Path("knowledge")
+    knowledge_review_days: int = Field(default=180, gt=0)  # kb check and `report review`: entries older are due
     admin_telegram_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     bot_timezone: str = "Asia/Ho_Chi_Minh"
     http_port: int = 8080
@@ -65,6 +66,16 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @model_validator(mode="after")
+    def _find_knowledge_dir(self) -> Settings:
+        """Outside the project folder, an unset ``KNOWLEDGE_DIR`` means the project's own ``knowledge/`` folder,
+        so the installed ``tro-ly-so kb check`` works from anywhere."""
+        if "knowledge_dir" not in self.model_fields_set and not self.knowledge_dir.exists():
+            project = Path(__file__).resolve().parents[1] / "knowledge"
+            if project.is_dir():
+                self.knowledge_dir = project
+        return self
 
     @property
     def zalo_enabled(self) -> bool:

@@ -138,6 +138,15 @@ class NoticeScheduler:
         if job is None or str(job.trigger) != str(trigger):
             self.scheduler.add_job(func, trigger, id=job_id, replace_existing=True)
 
+    def ensure_monthly(
+        self, func: Callable[[], Awaitable[object]], job_id: str, *, day: int, hour: int, minute: int
+    ) -> None:
+        """Run a module-level coroutine function every month on ``day`` at ``hour:minute`` local time (idempotent)."""
+        trigger = CronTrigger(day=day, hour=hour, minute=minute, timezone=self.timezone)
+        job = self.scheduler.get_job(job_id)
+        if job is None or str(job.trigger) != str(trigger):
+            self.scheduler.add_job(func, trigger, id=job_id, replace_existing=True)
+
     def job_ids(self) -> set[str]:
         """Ids of every stored job."""
         return {job.id for job in self.scheduler.get_jobs()}

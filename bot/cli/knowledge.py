@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing
 import os
@@ -10,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.kb.check import retrieval_warnings
+from bot.kb.check import retrieval_warnings, review_warnings
 from bot.kb.loader import load_knowledge
 from bot.kb.problems import KnowledgeLoadError, Severity
 from bot.kb.result import SearchResult
 from bot.kb.search import SearchIndex
 from bot.kb.store import KnowledgeStore
+from bot.settings import Settings
 
 
 def result_json(result: SearchResult) -> str:
@@ -94,12 +96,29 @@ def ask(kb_path: Path, words: Sequence[str], as_json: bool) -> int:
     return 0
 
 
-def kb_check(kb_path: Path) -> int:
-    """Validate the knowledge base; print ``file:line: message`` for every problem; 1 if any error."""
+def local_today(timezone: str) -> dt.date:
+    """Today in the bot's timezone (review dates are calendar days where the ward is)."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(timezone)).date()
+
+
+def kb_check(kb_path: Path, *, review_days: int = 180, today: dt.date | None = None) -> int:
+    """Validate the knowledge base; print ``file:line: message`` for every problem; 1 if any error.
+
+    Besides the schema: confusable entries, and entries dated in the future or past their review period.
+    """
     result = load_knowledge(kb_path)
     problems = list(result.problems)
     if result.kb is not None:
         problems += retrieval_warnings(SearchIndex(result.kb))
+        problems += review_warnings(result.kb, today=today or dt.date.today(), review_days=review_days)
+    if not Path(kb_path).exists():
+        print(
+            f'không tìm thấy thư mục tri thức "{kb_path}": hãy chạy lệnh trong thư mục dự án, hoặc chỉ rõ đường dẫn '
+            f'bằng "--kb đường/dẫn" hay biến môi trường KNOWLEDGE_DIR [knowledge folder not found]',
+            file=sys.stderr,
+        )
     for problem in sorted(problems, key=lambda p: (p.file, p.line)):
         print(problem)
     errors = sum(p.severity is Severity.ERROR for p in problems)
@@ -111,6 +130,14 @@ def kb_check(kb_path: Path) -> int:
         f"[{verdict[1]}: {entries} entries, {errors} errors, {warnings} warnings]"
     )
     return 1 if errors else 0
+
+
+def _check(args: Any, settings: Settings) -> int:
+    return kb_check(
+        args.kb or settings.knowledge_dir,
+        review_days=settings.knowledge_review_days,
+        today=local_today(settings.bot_timezone),
+    )
 
 
 def add_commands(sub: Any) -> None:
@@ -125,6 +152,6 @@ def add_commands(sub: Any) -> None:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     check = kb_sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
-    check.set_defaults(handler=lambda a, s: kb_check(a.kb or s.knowledge_dir))
+    check.set_defaults(handler=_check)
 
 

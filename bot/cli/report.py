@@ -1,4 +1,5 @@
-"""``report unanswered | usage``: what citizens asked that the bot could not answer, and how it is used."""
+"""``report unanswered | usage | review``: what citizens asked that the bot could not answer, how it is used, and
+which knowledge entries are due for review."""
 
 from __future__ import annotations
 
@@ -85,8 +86,32 @@ def usage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def review(args: argparse.Namespace, settings: Settings) -> int:
+    """List the knowledge entries due for review (no database needed); 1 if the knowledge base has errors."""
+    from bot.cli.knowledge import local_today
+    from bot.kb.check import due_for_review
+    from bot.kb.loader import load_knowledge
+
+    loaded = load_knowledge(args.kb or settings.knowledge_dir)
+    if loaded.kb is None:
+        print("the knowledge base has errors; run: python -m bot kb check", file=sys.stderr)
+        return 1
+    days = args.days or settings.knowledge_review_days
+    today = local_today(settings.bot_timezone)
+    due = due_for_review(loaded.kb, today=today, review_days=days)
+    sys.stdout.write(reports.format_review(due, today=today, review_days=days))
+    return 0
+
+
+def _days(value: str) -> int:
+    """A positive number of days for argparse."""
+    if not value.isdigit() or int(value) <= 0:
+        raise argparse.ArgumentTypeError("expected a positive number of days")
+    return int(value)
+
+
 def add_commands(sub: Any) -> None:
-    """Register ``report unanswered`` and ``report usage``."""
+    """Register ``report unanswered``, ``report usage`` and ``report review``."""
     report = sub.add_parser("report", help="reports for staff")
     report_sub = report.add_subparsers(dest="report_command", required=True)
 
@@ -102,3 +127,8 @@ def add_commands(sub: Any) -> None:
     u = report_sub.add_parser("usage", help="questions per day, answer rate, top entries, feedback, subscribers")
     u.add_argument("--since", type=_window, default="30d", help="time window (default: 30d)")
     u.set_defaults(handler=usage)
+
+    r = report_sub.add_parser("review", help="knowledge entries due for review (undated, future or too old)")
+    r.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
+    r.add_argument("--days", type=_days, help="review period in days (default: KNOWLEDGE_REVIEW_DAYS)")
+    r.set_defaults(handler=review)

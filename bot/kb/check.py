@@ -1,7 +1,12 @@
-"""Quality checks that need the search engine: confusable entries and variants that miss their entry."""
+"""Quality checks beyond the schema: confusable entries and variants that miss their entry (they need the search
+engine), and entries due for review (they need today's date and the review period)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.problems import Problem, Severity
 from bot.kb.result import Decision
 from bot.kb.search import SearchIndex
@@ -47,4 +52,61 @@ def retrieval_warnings(index: SearchIndex) -> list[Problem]:
                             Severity.WARNING,
                         )
                     )
+    return problems
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """An entry due for review: when it was last checked, its period, and how many days it is overdue."""
+
+    entry: Entry
+    period_days: int
+    overdue_days: int | None  # None: never dated; negative: dated in the future
+    reason: str  # "missing", "future" or "overdue"
+
+
+def review_period(entry: Entry, default_days: int) -> int:
+    """The entry's own ``review`` period when it is shorter than the default, else the default."""
+    return min(entry.review_days, default_days) if entry.review_days else default_days
+
+
+def due_for_review(kb: KnowledgeBase, *, today: dt.date, review_days: int) -> list[DueEntry]:
+    """Entries never dated, dated in the future, or checked longer ago than their review period; most overdue
+    first (undated ones first of all)."""
+    due: list[DueEntry] = []
+    for entry in kb.entries:
+        period = review_period(entry, review_days)
+        if entry.updated is None:
+            due.append(DueEntry(entry, period, None, "missing"))
+            continue
+        age = (today - entry.updated).days
+        if age < 0:
+            due.append(DueEntry(entry, period, age, "future"))
+        elif age > period:
+            due.append(DueEntry(entry, period, age - period, "overdue"))
+    return sorted(due, key=lambda d: (d.overdue_days is not None, -(d.overdue_days or 0), d.entry.id))
+
+
+def review_warnings(kb: KnowledgeBase, *, today: dt.date, review_days: int) -> list[Problem]:
+    """``kb check`` warnings for dates in the future and for entries past their review period."""
+    problems: list[Problem] = []
+    for due in due_for_review(kb, today=today, review_days=review_days):
+        entry = due.entry
+        if due.reason == "missing":
+            message = (
+                f'mục "{entry.id}" chưa có ngày kiểm tra "updated": hãy đối chiếu với nguồn rồi ghi ngày đã kiểm tra '
+                "[no updated date]"
+            )
+        elif due.reason == "future":
+            message = (
+                f'ngày kiểm tra "{entry.updated}" của mục "{entry.id}" nằm ở tương lai (hôm nay là {today}): '
+                "hãy ghi ngày đã thật sự kiểm tra [updated date in the future]"
+            )
+        else:
+            message = (
+                f'mục "{entry.id}" kiểm tra lần cuối ngày {entry.updated}, đã quá hạn rà soát {due.overdue_days} '
+                f'ngày (hạn {due.period_days} ngày): hãy đối chiếu lại với nguồn và cập nhật "updated" '
+                "[due for review]"
+            )
+        problems.append(Problem(entry.file, entry.line, message, Severity.WARNING))
     return problems

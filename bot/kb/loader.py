@@ -8,6 +8,7 @@ staff: Vietnamese first, with the English wording in brackets.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import difflib
 import re
@@ -24,9 +25,15 @@ from bot.kb.yaml_lines import LineDict, LineList, load_with_lines
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PLACEHOLDER = re.compile(r"\{\{\s*ward\.([a-z_]+)\s*\}\}")
+BRACKETED_PLACEHOLDER = re.compile(r" ?\(\{\{\s*ward\.([a-z_]+)\s*\}\}\)")
 TOPIC_KEYS = {"category", "title", "entries"}
-ENTRY_KEYS = {"id", "question", "variants", "answer", "tags", "source", "updated"}
+ENTRY_KEYS = {"id", "question", "variants", "answer", "tags", "source", "updated", "review"}
 MAX_ANSWER_CHARS = 3500
+MAX_REVIEW_DAYS = 3650
+# ``review:`` keywords staff may write instead of a number of days (fast-changing facts: hotlines, fees,
+# button names, rules with a date)
+REVIEW_KEYWORDS = {"hang-thang": 30, "nhanh": 90}
+DATE_SHAPE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 WARD_DEFAULTS = {  # what a placeholder says while the ward has not filled in _ward.yaml
     "name": "UBND phường/xã nơi bạn cư trú",
     "address": "trụ sở UBND phường/xã",
@@ -47,6 +54,8 @@ class ConfigContext:
     """What configuration files contribute while a folder loads."""
 
     ward: dict[str, str] = field(default_factory=dict)
+    ward_file: str | None = None  # the ``_ward.yaml`` read, if any, and the line of each of its keys
+    ward_lines: dict[str, int] = field(default_factory=dict)
     abbreviations: dict[str, tuple[str, ...]] = field(default_factory=dict)
     synonyms: list[tuple[str, ...]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # parsed data of registered config files, by file name
@@ -82,6 +91,58 @@ def knowledge_files(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
 
 
+TAB_MESSAGE = (
+    "dòng này thụt lề bằng ký tự Tab (phím Tab); YAML chỉ chấp nhận dấu cách: hãy xóa Tab và gõ dấu cách "
+    "cho thẳng hàng với các dòng cùng cấp [a Tab character is used for indentation; use spaces]"
+)
+# PyYAML's problem texts, told to staff in Vietnamese (the original stays in brackets)
+YAML_PROBLEMS = (
+    (
+        "mapping values are not allowed",
+        'có dấu hai chấm theo sau là dấu cách (": ") ở giữa câu: hãy đặt cả câu trong dấu ngoặc kép, '
+        'ví dụ question: "Mức 2: cần mang gì?"',
+    ),
+    ("could not find expected ':'", 'thiếu dấu hai chấm ":" sau tên khóa, hoặc một câu bị xuống dòng giữa chừng'),
+    ("found unexpected end of stream", "dấu ngoặc kép hoặc ngoặc đơn mở ra mà chưa đóng"),
+    ("expected <block end>", "thụt lề không thẳng hàng với các dòng cùng cấp"),
+    ("did not find expected key", 'thụt lề lệch, hoặc dòng đầu của một mục thiếu "- "'),
+    ("did not find expected '-' indicator", 'trong danh sách, mỗi dòng phải bắt đầu bằng "- " và thẳng hàng'),
+    ("found undefined alias", 'câu bắt đầu bằng dấu "*": hãy đặt cả câu trong dấu ngoặc kép'),
+    ("that cannot start any token", "câu bắt đầu bằng ký tự đặc biệt (@, `, %...): hãy đặt cả câu trong dấu ngoặc kép"),
+    ("expected ',' or ']'", "danh sách trong ngoặc vuông [...] thiếu dấu phẩy hoặc dấu đóng ngoặc ]"),
+    ("expected ',' or '}'", "cặp ngoặc nhọn {...} thiếu dấu phẩy hoặc dấu đóng ngoặc }"),
+    (
+        "found unknown escape character",
+        'trong dấu ngoặc kép, dấu "\\" có nghĩa đặc biệt: hãy dùng ngoặc đơn hoặc bỏ dấu "\\"',
+    ),
+)
+
+
+def _tab_line(text: str, near: int) -> int | None:
+    """The line (1-based) of a Tab used for indentation, the one closest before ``near`` first."""
+    lines = text.splitlines()
+    tabbed = [n for n, line in enumerate(lines, 1) if "\t" in line[: len(line) - len(line.lstrip(" \t"))]]
+    if not tabbed and 0 < near <= len(lines) and "\t" in lines[near - 1]:
+        return near
+    before = [n for n in tabbed if n <= near]
+    return before[-1] if before else (tabbed[0] if tabbed else None)
+
+
+def _yaml_problem(display: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
+    problem = str(exc.problem or "")
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    tab = _tab_line(text, line)
+    if tab is not None and (tab >= line - 1 or "\\t" in problem or "'\t'" in problem):
+        return Problem(display, tab, f"lỗi cú pháp YAML: {TAB_MESSAGE}")
+    if "end of stream" in problem and exc.context_mark is not None:
+        line = exc.context_mark.line + 1  # where the quote was opened, not the end of the file
+    told = next((vi for en, vi in YAML_PROBLEMS if en in problem), None)
+    if told is None:
+        told = "cấu trúc không hợp lệ (kiểm tra thụt lề, dấu hai chấm, dấu ngoặc kép)"
+    return Problem(display, line, f"lỗi cú pháp YAML: {told} [YAML syntax error: {problem or exc}]")
+
+
 def _read_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
     raw = path.read_bytes()
     try:
@@ -89,34 +150,72 @@ def _read_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         problems.append(
-            Problem(display, line, "tệp không phải UTF-8, hãy lưu lại với mã hóa UTF-8 [file is not UTF-8]")
+            Problem(
+                display,
+                line,
+                "tệp không phải UTF-8: hãy mở tệp và lưu lại với mã hóa UTF-8 [file is not UTF-8]",
+            )
         )
         return None
     try:
         return load_with_lines(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        what = exc.problem or "cú pháp không hợp lệ"
-        problems.append(
-            Problem(
-                display,
-                line,
-                f"lỗi cú pháp YAML: {what} (kiểm tra thụt lề, dấu hai chấm, dấu ngoặc kép) "
-                f"[YAML syntax error]",
-            )
-        )
+        problems.append(_yaml_problem(display, text, exc))
     except yaml.YAMLError as exc:
-        problems.append(Problem(display, 1, f"lỗi cú pháp YAML [YAML syntax error]: {exc}"))
+        problems.append(Problem(display, 1, f"lỗi cú pháp YAML: cấu trúc không hợp lệ [YAML syntax error: {exc}]"))
     return None
+
+
+def _date_problem(value: object) -> str:
+    """Say what is wrong with an ``updated`` value: its shape, or the day or month that does not exist."""
+    text = str(value).strip()
+    shape = DATE_SHAPE.match(text)
+    if shape is None:
+        return (
+            f'ngày "{text}" không hợp lệ: viết theo dạng NĂM-THÁNG-NGÀY, ví dụ 2026-03-01 '
+            "[updated must be a date written year-month-day]"
+        )
+    year, month, day = (int(g) for g in shape.groups())
+    if not 1 <= month <= 12:
+        return (
+            f'ngày "{text}" không hợp lệ: tháng {month} không tồn tại, tháng chỉ từ 1 đến 12 '
+            f"(viết NĂM-THÁNG-NGÀY) [month {month} does not exist]"
+        )
+    last = calendar.monthrange(year, month)[1]
+    return (
+        f'ngày "{text}" không hợp lệ: ngày {day} tháng {month} không tồn tại '
+        f"(tháng {month} năm {year} có {last} ngày) [day {day} does not exist in {year}-{month:02d}]"
+    )
+
+
+def _as_date(value: object) -> dt.date | None:
+    """A YAML date, or a quoted ``"2026-03-01"`` that is a real date; None otherwise."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    shape = DATE_SHAPE.match(str(value).strip())
+    if shape is None:
+        return None
+    try:
+        return dt.date(*(int(g) for g in shape.groups()))
+    except ValueError:
+        return None
+
+
+def _review_days(value: object) -> int | None:
+    """Days from a ``review:`` value (a number of days or a keyword); None when it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1 <= value <= MAX_REVIEW_DAYS else None
+    return REVIEW_KEYWORDS.get(str(value).strip().lower())
 
 
 def _unknown_key_message(key: object, allowed: set[str]) -> str:
     close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
     hint = f' Có phải ý bạn là "{close[0]}"? [did you mean "{close[0]}"?]' if close else ""
-    return (
-        f'khóa "{key}" không được phép; chỉ dùng: {", ".join(sorted(allowed))} [unknown key]' + hint
-    )
+    return f'khóa "{key}" không được phép; chỉ dùng: {", ".join(sorted(allowed))} [unknown key]' + hint
 
 
 def _check_keys(data: LineDict, allowed: set[str], display: str, problems: list[Problem]) -> None:
@@ -127,9 +226,7 @@ def _check_keys(data: LineDict, allowed: set[str], display: str, problems: list[
             problems.append(Problem(display, data.key_lines[key], _unknown_key_message(key, allowed)))
 
 
-def _text(
-    data: LineDict, key: str, display: str, problems: list[Problem], *, required: bool, what: str
-) -> str | None:
+def _text(data: LineDict, key: str, display: str, problems: list[Problem], *, required: bool, what: str) -> str | None:
     line = data.key_lines.get(key, data.line)
     value = data.get(key)
     if value is None:
@@ -171,9 +268,7 @@ def _text_list(data: LineDict, key: str, display: str, problems: list[Problem]) 
     return tuple(out)
 
 
-def _fill_placeholders(
-    text: str, ward: dict[str, str], display: str, line: int, problems: list[Problem]
-) -> str:
+def _fill_placeholders(text: str, ward: dict[str, str], display: str, line: int, problems: list[Problem]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in WARD_DEFAULTS:
@@ -189,7 +284,12 @@ def _fill_placeholders(
             return match.group(0)
         return ward.get(name) or WARD_DEFAULTS[name]
 
-    return PLACEHOLDER.sub(replace, text)
+    def drop_empty(match: re.Match[str]) -> str:
+        # "công an phường ({{ward.police_phone}})": the brackets only add the number; with none, say nothing
+        name = match.group(1)
+        return match.group(0) if ward.get(name) or name not in WARD_DEFAULTS else ""
+
+    return PLACEHOLDER.sub(replace, BRACKETED_PLACEHOLDER.sub(drop_empty, text))
 
 
 def _load_entry(
@@ -227,18 +327,24 @@ def _load_entry(
         )
     updated = item.get("updated")
     if updated is not None:
-        if isinstance(updated, dt.datetime):
-            updated = updated.date()
-        if not isinstance(updated, dt.date):
+        parsed = _as_date(updated)
+        if parsed is None:
+            problems.append(Problem(display, item.key_lines["updated"], _date_problem(updated)))
+        updated = parsed
+    review = item.get("review")
+    review_days = None
+    if review is not None:
+        review_days = _review_days(review)
+        if review_days is None:
             problems.append(
                 Problem(
                     display,
-                    item.key_lines["updated"],
-                    f'ngày "{updated}" không hợp lệ: viết theo dạng NĂM-THÁNG-NGÀY, ví dụ 2026-03-01 '
-                    "[updated must be a date]",
+                    item.key_lines["review"],
+                    f'"review" = "{review}" không hợp lệ: ghi số ngày (1 đến {MAX_REVIEW_DAYS}, ví dụ 90) hoặc '
+                    f"một trong: {', '.join(REVIEW_KEYWORDS)} [review must be a number of days or a keyword]",
                 )
             )
-            updated = None
+    placeholders: tuple[str, ...] = ()
     if answer is not None:
         if len(answer) > MAX_ANSWER_CHARS:
             problems.append(
@@ -249,6 +355,7 @@ def _load_entry(
                     "hoặc tách thành nhiều mục [answer too long]",
                 )
             )
+        placeholders = tuple(dict.fromkeys(PLACEHOLDER.findall(answer)))
         answer = _fill_placeholders(answer, ctx.ward, display, item.key_lines["answer"], problems)
     if len(problems) > before or entry_id is None or question is None or answer is None:
         return None
@@ -263,6 +370,8 @@ def _load_entry(
         updated=updated,
         file=display,
         line=line,
+        review_days=review_days,
+        placeholders=placeholders,
     )
 
 
@@ -312,6 +421,8 @@ def _load_topic(data: Any, display: str, ctx: ConfigContext, problems: list[Prob
 def _read_ward(data: LineDict, display: str, ctx: ConfigContext) -> list[Problem]:
     problems: list[Problem] = []
     _check_keys(data, set(WARD_DEFAULTS), display, problems)
+    ctx.ward_file = display
+    ctx.ward_lines = {str(k): line for k, line in data.key_lines.items()}
     for key in WARD_DEFAULTS:
         value = _text(data, key, display, problems, required=False, what=key)
         if value:
@@ -325,20 +436,32 @@ def _read_synonyms(data: LineDict, display: str, ctx: ConfigContext) -> list[Pro
     abbreviations = data.get("abbreviations") or LineDict()
     if not isinstance(abbreviations, LineDict):
         problems.append(
-            Problem(display, data.key_lines["abbreviations"], '"abbreviations" phải là các dòng "viết tắt: nghĩa"')
+            Problem(
+                display,
+                data.key_lines["abbreviations"],
+                '"abbreviations" phải là các dòng "viết tắt: nghĩa" [abbreviations must be "short: meaning" lines]',
+            )
         )
     else:
         for key, value in abbreviations.items():
             readings = value if isinstance(value, list) else [value]
             if not all(isinstance(r, str) and r.strip() for r in readings):
                 problems.append(
-                    Problem(display, abbreviations.key_lines[key], f'"{key}": nghĩa phải là chữ [must be text]')
+                    Problem(
+                        display, abbreviations.key_lines[key], f'"{key}": nghĩa phải là chữ [the meaning must be text]'
+                    )
                 )
                 continue
             ctx.abbreviations[str(key)] = tuple(str(r) for r in readings)
     groups = data.get("synonyms") or LineList()
     if not isinstance(groups, LineList):
-        problems.append(Problem(display, data.key_lines["synonyms"], '"synonyms" phải là một danh sách nhóm'))
+        problems.append(
+            Problem(
+                display,
+                data.key_lines["synonyms"],
+                '"synonyms" phải là một danh sách nhóm [synonyms must be a list of groups]',
+            )
+        )
     else:
         for group, line in zip(groups, groups.item_lines, strict=True):
             if not isinstance(group, list) or len(group) < 2 or not all(isinstance(p, str) for p in group):
@@ -357,6 +480,73 @@ def _read_synonyms(data: LineDict, display: str, ctx: ConfigContext) -> list[Pro
 
 register_config_file("_ward", _read_ward)
 register_config_file("_synonyms", _read_synonyms)
+
+
+def _newest_last(items: list[tuple[str, int, int]], age: dict[str, int]) -> list[tuple[str, int, int]]:
+    """(file, line, load order) sorted oldest first: older file, then earlier line in the same file."""
+    return sorted(items, key=lambda item: (age.get(item[0], 0), item[2], item[1]))
+
+
+def _duplicates(categories: list[Category], age: dict[str, int], category_lines: dict[str, int]) -> list[Problem]:
+    """A repeated category slug or entry id is reported at the newer copy, naming the older one it clashes with.
+
+    "Newer" is the file saved more recently; within one file (or files saved together) the later one.
+    """
+    problems: list[Problem] = []
+    slugs: dict[str, list[tuple[str, int, int]]] = {}
+    ids: dict[str, list[tuple[str, int, int]]] = {}
+    order = 0
+    for category in categories:
+        slugs.setdefault(category.slug, []).append((category.file, category_lines.get(category.file, 1), order))
+        for entry in category.entries:
+            order += 1
+            ids.setdefault(entry.id, []).append((entry.file, entry.line, order))
+    for slug, places in slugs.items():
+        first, *later = _newest_last(places, age)
+        problems += [
+            Problem(
+                file,
+                line,
+                f'mã chủ đề "{slug}" đã dùng trong {first[0]}:{first[1]} (tệp có trước): hãy đặt mã chủ đề khác '
+                "cho tệp này hoặc chuyển các mục sang tệp kia [duplicate category]",
+            )
+            for file, line, _ in later
+        ]
+    for entry_id, places in ids.items():
+        first, *later = _newest_last(places, age)
+        problems += [
+            Problem(
+                file,
+                line,
+                f'mã "{entry_id}" đã dùng ở {first[0]}:{first[1]} (mục có trước): mỗi mục cần một mã riêng, '
+                "hãy đặt mã khác cho mục này [duplicate id]",
+            )
+            for file, line, _ in later
+        ]
+    return problems
+
+
+def _empty_ward_fields(categories: list[Category], ctx: ConfigContext) -> list[Problem]:
+    """Warn once per ``_ward.yaml`` field that answers use while the ward left it empty."""
+    users: dict[str, list[str]] = {}
+    for category in categories:
+        for entry in category.entries:
+            for name in entry.placeholders:
+                if name in WARD_DEFAULTS and not ctx.ward.get(name):
+                    users.setdefault(name, []).append(entry.id)
+    if ctx.ward_file is None:
+        return []  # no _ward.yaml at all: the neutral defaults are the documented behaviour
+    return [
+        Problem(
+            ctx.ward_file,
+            ctx.ward_lines.get(name, 1),
+            f'"{name}" đang để trống nhưng {len(ids)} câu trả lời dùng {{{{ward.{name}}}}} (ví dụ mục "{ids[0]}"); '
+            f'người dân sẽ đọc câu chung chung "{WARD_DEFAULTS[name]}": hãy điền thông tin của phường/xã '
+            "[empty ward field used by answers]",
+            Severity.WARNING,
+        )
+        for name, ids in users.items()
+    ]
 
 
 def load_knowledge(path: Path) -> LoadResult:
@@ -391,13 +581,19 @@ def load_knowledge(path: Path) -> LoadResult:
             )
             continue
         if not isinstance(data, LineDict):
-            problems.append(Problem(display(cfg), 1, "tệp cấu hình phải gồm các dòng khóa: giá trị"))
+            problems.append(
+                Problem(
+                    display(cfg),
+                    1,
+                    "tệp cấu hình phải gồm các dòng khóa: giá trị [a configuration file must be key: value lines]",
+                )
+            )
             continue
         problems.extend(reader(data, display(cfg), ctx))
 
     categories: list[Category] = []
-    seen_categories: dict[str, str] = {}
-    seen_ids: dict[str, str] = {}
+    category_lines: dict[str, int] = {}
+    age: dict[str, int] = {}  # file -> modification time: of two duplicates, the newer one is blamed
     for topic in topics:
         data = _read_yaml(topic, display(topic), problems)
         if data is None:
@@ -405,27 +601,9 @@ def load_knowledge(path: Path) -> LoadResult:
         category = _load_topic(data, display(topic), ctx, problems)
         if category is None:
             continue
-        if category.slug in seen_categories:
-            problems.append(
-                Problem(
-                    display(topic),
-                    data.key_lines.get("category", 1),
-                    f'mã chủ đề "{category.slug}" đã dùng trong {seen_categories[category.slug]} '
-                    "[duplicate category]",
-                )
-            )
-        seen_categories[category.slug] = f"{category.file}:{data.key_lines.get('category', 1)}"
+        age[category.file] = topic.stat().st_mtime_ns
+        category_lines[category.file] = data.key_lines.get("category", 1)
         for entry in category.entries:
-            if entry.id in seen_ids:
-                problems.append(
-                    Problem(
-                        entry.file,
-                        entry.line,
-                        f'mã "{entry.id}" đã dùng ở {seen_ids[entry.id]}: mỗi mục cần một mã riêng [duplicate id]',
-                    )
-                )
-            else:
-                seen_ids[entry.id] = f"{entry.file}:{entry.line}"
             if entry.source is None:
                 problems.append(
                     Problem(
@@ -436,6 +614,8 @@ def load_knowledge(path: Path) -> LoadResult:
                     )
                 )
         categories.append(category)
+    problems += _duplicates(categories, age, category_lines)
+    problems += _empty_ward_fields(categories, ctx)
     if not categories and not any(p.severity is Severity.ERROR for p in problems):
         problems.append(Problem(str(path), 0, "không có tệp chủ đề nào (*.yaml) [no topic files]"))
     has_errors = any(p.severity is Severity.ERROR for p in problems)

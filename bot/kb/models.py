@@ -20,6 +20,8 @@ class Entry:
     updated: dt.date | None = None
     file: str = ""
     line: int = 0
+    review_days: int | None = None  # the entry's own review period (shorter than the global one), if set
+    placeholders: tuple[str, ...] = ()  # the ``{{ward.*}}`` fields its answer uses, before filling in
 
 
 @dataclass(frozen=True)

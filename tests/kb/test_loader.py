@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,15 +76,120 @@ def test_not_utf8(write_kb: WriteKb) -> None:
     assert errors == [("a.yaml", 6, errors[0][2])] and "UTF-8" in errors[0][2]
 
 
-def test_duplicate_ids_and_categories_across_files(write_kb: WriteKb) -> None:
+def _age(folder: Path, name: str, seconds_ago: int) -> None:
+    stamp = time.time() - seconds_ago
+    os.utime(folder / name, (stamp, stamp))
+
+
+@pytest.mark.parametrize(("old", "new"), [("vneid.yaml", "copy.yaml"), ("copy.yaml", "vneid.yaml")])
+def test_duplicates_are_blamed_on_the_newer_file(write_kb: WriteKb, old: str, new: str) -> None:
     folder = write_kb({"vneid.yaml": TOPIC_VNEID, "copy.yaml": TOPIC_VNEID.replace("Định danh", "Khác")})
+    _age(folder, old, 3600)  # staff saved ``new`` just now: whatever its name, it carries the blame
+    _age(folder, new, 10)
     errors = _errors(folder)
-    assert ("vneid.yaml", 1, errors[0][2]) in errors or any(
-        n == "vneid.yaml" and ln == 1 and "đã dùng" in m for n, ln, m in errors
-    )
+    dup_category = [e for e in errors if "[duplicate category]" in e[2]]
+    assert [(n, ln) for n, ln, _ in dup_category] == [(new, 1)]
+    assert f"{old}:1 (tệp có trước)" in dup_category[0][2]
     dup_ids = [e for e in errors if "[duplicate id]" in e[2]]
-    assert [(n, ln) for n, ln, _ in dup_ids] == [("vneid.yaml", 4), ("vneid.yaml", 15), ("vneid.yaml", 23)]
-    assert "copy.yaml:4" in dup_ids[0][2]
+    assert [(n, ln) for n, ln, _ in dup_ids] == [(new, 4), (new, 15), (new, 23)]
+    assert f"{old}:4 (mục có trước)" in dup_ids[0][2]
+    assert "hãy đặt mã khác cho mục này" in dup_ids[0][2]
+
+
+def test_duplicate_id_in_one_file_blames_the_later_entry(write_kb: WriteKb) -> None:
+    body = "  - id: x\n    question: Q?\n    answer: A\n  - id: x\n    question: R?\n    answer: B\n"
+    errors = _errors(write_kb({"a.yaml": GOOD_HEAD + body}))
+    assert [(n, ln) for n, ln, m in errors if "[duplicate id]" in m] == [("a.yaml", 7)]
+
+
+def test_tab_indentation_is_named(write_kb: WriteKb) -> None:
+    text = GOOD_HEAD + "  - id: x\n    question: Q?\n\tanswer: A\n"
+    errors = _errors(write_kb({"a.yaml": text}))
+    assert len(errors) == 1
+    name, line, message = errors[0]
+    assert (name, line) == ("a.yaml", 6)
+    assert "ký tự Tab" in message and message.startswith("lỗi cú pháp YAML")
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        ("    question: Mức 2: cần gì?\n", "đặt cả câu trong dấu ngoặc kép"),
+        ("    question: 'chưa đóng ngoặc\n", "chưa đóng"),
+    ],
+)
+def test_yaml_syntax_errors_are_told_in_vietnamese(write_kb: WriteKb, bad: str, fragment: str) -> None:
+    errors = _errors(write_kb({"a.yaml": GOOD_HEAD + "  - id: x\n" + bad + "    answer: A\n"}))
+    assert errors[0][1] == 5 and fragment in errors[0][2], errors
+    assert "[YAML syntax error:" in errors[0][2]  # the original English stays in brackets for support staff
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("2026-02-30", "ngày 30 tháng 2 không tồn tại (tháng 2 năm 2026 có 28 ngày)"),
+        ("2026-04-31", "ngày 31 tháng 4 không tồn tại"),
+        ("2026-13-01", "tháng 13 không tồn tại"),
+        ("01/03/2026", "viết theo dạng NĂM-THÁNG-NGÀY"),
+    ],
+)
+def test_impossible_dates_say_what_is_wrong(write_kb: WriteKb, value: str, fragment: str) -> None:
+    errors = _errors(
+        write_kb({"a.yaml": GOOD_HEAD + f"  - id: x\n    question: Q?\n    answer: A\n    updated: {value}\n"})
+    )
+    assert [(n, ln) for n, ln, _ in errors] == [("a.yaml", 7)]
+    assert fragment in errors[0][2], errors[0][2]
+
+
+def test_leap_day_and_quoted_dates_are_accepted(write_kb: WriteKb) -> None:
+    body = (
+        "  - id: x\n    question: Q?\n    answer: A\n    updated: 2028-02-29\n"
+        "  - id: y\n    question: R?\n    answer: B\n    updated: '2026-03-01'\n"
+    )
+    result = load_knowledge(write_kb({"a.yaml": GOOD_HEAD + body}))
+    assert result.kb is not None
+    assert [e.updated for e in result.kb.entries] == [dt.date(2028, 2, 29), dt.date(2026, 3, 1)]
+
+
+@pytest.mark.parametrize(("value", "days"), [("30", 30), ("nhanh", 90), ("hang-thang", 30)])
+def test_review_field_takes_days_or_a_keyword(write_kb: WriteKb, value: str, days: int) -> None:
+    body = f"  - id: x\n    question: Q?\n    answer: A\n    review: {value}\n"
+    result = load_knowledge(write_kb({"a.yaml": GOOD_HEAD + body}))
+    assert result.kb is not None
+    entry = result.kb.entry("x")
+    assert entry is not None and entry.review_days == days
+
+
+@pytest.mark.parametrize("value", ["0", "thinh-thoang", "true", "[30]"])
+def test_bad_review_value_is_an_error_at_its_line(write_kb: WriteKb, value: str) -> None:
+    body = f"  - id: x\n    question: Q?\n    answer: A\n    review: {value}\n"
+    errors = _errors(write_kb({"a.yaml": GOOD_HEAD + body}))
+    assert [(n, ln) for n, ln, _ in errors] == [("a.yaml", 7)]
+    assert '"review"' in errors[0][2] and "hang-thang" in errors[0][2]
+
+
+def test_empty_ward_field_used_by_an_answer_is_a_warning(write_kb: WriteKb) -> None:
+    folder = write_kb(
+        {
+            "_ward.yaml": "# liên hệ\nname: UBND phường Hòa Bình\nphone: ''\npolice_phone: ''\n",
+            "a.yaml": GOOD_HEAD
+            + "  - id: x\n    question: Q?\n    answer: Gọi {{ward.phone}} hoặc {{ward.name}}\n"
+            + "  - id: y\n    question: R?\n    answer: Hỏi {{ward.phone}}.\n",
+        }
+    )
+    result = load_knowledge(folder)
+    assert result.kb is not None
+    warnings = [(Path(p.file).name, p.line, p.message) for p in result.problems if "[empty ward field" in p.message]
+    assert [(n, ln) for n, ln, _ in warnings] == [("_ward.yaml", 3)]  # name is filled; police_phone unused
+    assert '"phone" đang để trống nhưng 2 câu trả lời' in warnings[0][2] and 'mục "x"' in warnings[0][2]
+
+
+def test_a_bracketed_placeholder_disappears_while_the_field_is_empty(write_kb: WriteKb) -> None:
+    answer = "answer: Báo công an phường ({{ward.police_phone}}) hoặc gọi 113.\n"
+    empty = load_knowledge(write_kb({"a.yaml": GOOD_HEAD + "  - id: x\n    question: Q?\n    " + answer}))
+    assert empty.kb is not None and empty.kb.entries[0].answer == "Báo công an phường hoặc gọi 113."
+    filled = load_knowledge(write_kb({"_ward.yaml": "police_phone: 0999 111 222\n"}))
+    assert filled.kb is not None and filled.kb.entries[0].answer == "Báo công an phường (0999 111 222) hoặc gọi 113."
 
 
 def test_unknown_top_level_key_and_missing_entries(write_kb: WriteKb) -> None:
