@@ -306,12 +306,22 @@ SCAM_SIGNALS = {
     "threat": "Tin nhắn dọa phạt, bắt, triệu tập hoặc nói bạn dính vào vụ án để bạn hoảng sợ.",
     "urgency": "Tin nhắn hối thúc: dọa khóa tài khoản, cắt dịch vụ hoặc đặt hạn rất gấp.",
     "lure": "Tin nhắn hứa trúng thưởng, hoàn tiền, trợ cấp hoặc lợi nhuận cao.",
-    "money_request": "Tin nhắn yêu cầu chuyển khoản hoặc đóng phí.",
+    "money_request": "Tin nhắn yêu cầu chuyển khoản, đặt cọc hoặc đóng phí.",
+    "personal_account": (
+        "Tin nhắn đòi chuyển tiền vào tài khoản cá nhân; cơ quan, trường học, doanh nghiệp thật thu qua tài khoản "
+        "của đơn vị."
+    ),
+    "emergency": (
+        "Tin nhắn báo người thân gặp nạn, cần tiền gấp: hãy gọi thẳng cho người thân hoặc nhà trường, bệnh viện "
+        "để kiểm tra."
+    ),
+    "wrong_transfer": "Tin nhắn nói «chuyển nhầm» rồi đòi trả vào tài khoản khác: chỉ trả lại qua ngân hàng của bạn.",
     "impersonation": "Tin nhắn xưng là {detail}; hãy tự gọi số chính thức để hỏi lại, đừng gọi số trong tin nhắn.",
 }
 SCAM_AUTHORITIES = {
     "police": "công an",
     "court": "tòa án, viện kiểm sát",
+    "customs": "hải quan",
     "insurance": "bảo hiểm xã hội",
     "tax": "cơ quan thuế",
     "government": "cơ quan nhà nước",

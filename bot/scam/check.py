@@ -61,16 +61,26 @@ class Verdict:
 
 # --- wording rules (accent-folded text) -----------------------------------------------------------------------
 
-_NEGATION = re.compile(r"(khong|dung|ko|k|chua|never|not|don't|do not|nghiem cam|tranh|canh giac|tuyet doi khong)\W*$")
+# A negation earlier in the same clause turns a request into advice: "KHÔNG cung cấp mã OTP cho bất kỳ ai",
+# "ngân hàng không bao giờ yêu cầu cung cấp OTP".
+_NEGATION = re.compile(r"\b(khong|ko|dung|chua|chang|never|not|don't|nghiem cam|tranh|canh giac|tuyet doi khong)\b")
+_CLAUSE_END = re.compile(r"[.!?;:,\n]|\bthi\b")  # "không đến thì nộp tiền": a condition, not advice
+_CLAUSE_WINDOW = 80  # characters before a match searched for the start of its clause
 
 _SECRET = (
     r"(ma otp|otp|ma xac (?:thuc|nhan|minh)|ma (?:giao dich|bao mat|kich hoat)|mat khau|mat ma|password|passcode|"
     r"ma pin|pin|so the|so tai khoan va mat khau|3 so (?:o )?(?:mat )?sau|ba so (?:o )?(?:mat )?sau|cvv|cvc|"
-    r"thong tin (?:the|dang nhap|tai khoan ngan hang)|ten dang nhap)"
+    r"thong tin (?:the|dang nhap|tai khoan ngan hang)|ten dang nhap|ma (?:gom |co )?\d+ (?:chu )?so|"
+    r"ma vua (?:gui|nhan|den)|ma gui ve|ma ve (?:may|so|dien thoai))"
 )
 _SHARE_SECRET = re.compile(
     rf"\b(cung cap|gui(?: lai| cho| qua)?|doc(?: lai| cho)?|cho (?:\w+ )?biet|bao lai|nhan(?: tin)? lai|"
-    rf"chuyen tiep|chup(?: man hinh)?|xac nhan|khai bao)\b(?:\W+\w+){{0,4}}?\W+{_SECRET}\b"
+    rf"chuyen tiep|chup(?: man hinh)?|xac nhan|khai bao)\b(?:\W+\w+){{0,6}}?\W+{_SECRET}\b"
+)
+# The code first, the request after: "mã 6 số vừa gửi tới máy bạn, bạn gửi lại giúp mình".
+_SECRET_THEN_SHARE = re.compile(
+    rf"\b{_SECRET}\b(?:\W+\w+){{0,12}}?\W+(gui lai|doc lai|doc giup|gui giup|doc cho|"
+    r"gui (?:minh|em|toi|chau|anh|chi|cho minh|cho em|cho toi))\b"
 )
 _ENTER_SECRET = re.compile(rf"\b(nhap|dien|dang nhap|cap nhat|xac thuc)\b(?:\W+\w+){{0,4}}?\W+{_SECRET}\b")
 
@@ -90,7 +100,7 @@ _URGENCY = re.compile(
 _THREAT = re.compile(
     r"\b(phat nguoi|nop phat|bi phat|xu phat|bien ban vi pham|bat giu|tam giam|lenh bat|truy na|khoi to|"
     r"trieu tap|rua tien|duong day (?:ma tuy|rua tien|lua dao|buon)|dieu tra|vi pham phap luat|"
-    r"truy cuu trach nhiem|cuong che|no (?:cuoc|tien dien|tien nuoc|thue|xau)|xu ly hinh su)"
+    r"truy cuu trach nhiem|cuong che|no (?:cuoc|tien dien|tien nuoc|thue|xau)|xu ly hinh su|khoi kien|bi kien)"
 )
 _LURE = re.compile(
     r"\b(trung thuong|trung giai|giai thuong|qua tang|qua tri an|tri an khach hang|hoan tien|hoan thue|hoan phi|"
@@ -102,9 +112,21 @@ _RECOVERY = re.compile(
     r"\b(lay lai (?:tien|so tien|tai san)|thu hoi (?:lai )?(?:tien|so tien|tai san)|ho tro nan nhan|"
     r"(?:da |tung )?bi lua\b.{0,60}\b(?:ho tro|lay lai|thu hoi))"
 )
-_MONEY = re.compile(
-    r"\b(chuyen (?:khoan|tien)|nop (?:tien|phi|le phi)|dong (?:phi|tien)|thanh toan|dat coc|coc truoc|"
-    r"phi (?:ho so|van chuyen|giai ngan|bao hiem|thu tuc|dich vu|kich hoat|xac minh|mo khoa))"
+_MONEY = re.compile(r"\b(chuyen (?:khoan|tien|tra|phi)|nop (?:tien|phi|le phi)|dong (?:phi|tien)|thanh toan)")
+# Asked for money whatever the wording around: transfer first, deposits, fees before a service, amounts.
+_MONEY_ALWAYS = re.compile(
+    r"\b(chuyen (?:khoan |tien )?truoc|chuyen coc|dat coc|coc truoc|chuyen gap|chuyen tam|"
+    r"phi (?:ho so|van chuyen|giai ngan|thu tuc|kich hoat|xac minh|mo khoa|xu ly|thong quan|luu kho|bao lanh)|"
+    r"le phi nhan|chuyen(?: \w+){0,4} \d+ ?(?:trieu|tr|nghin|ngan|k)\b)"
+)
+_PERSONAL_ACCOUNT = re.compile(
+    r"\b(?:tai khoan|stk|tk|so tai khoan) (?:ca nhan|rieng|(?:cua )?(?:can bo|nhan vien|thay|co|ke toan|ban))\b"
+)
+_EMERGENCY = re.compile(
+    r"\b(cap cuu|tai nan|mo gap|nhap vien|dang bi giu|bi bat|bao lanh|can gap|dang gap|gap lam|gap qua)\b"
+)
+_WRONG_TRANSFER = re.compile(
+    r"\bchuyen nham\b.{0,120}\b(?:(?:tai khoan|stk|so tai khoan|so tk) (?:khac|nay|moi)|tai khoan cu)"
 )
 _MONEY_CUE = re.compile(r"\b(vui long|hay|yeu cau|de nghi|can|phai|buoc|moi|xin|nho|de nhan)\W+(?:\w+\W+){0,3}$")
 _TO_ACCOUNT = re.compile(r"\W*(?:\w+\W+){0,3}(?:vao|toi|den|qua) (?:so )?(?:tai khoan|stk)")
@@ -120,6 +142,7 @@ _LINK_ACTION = re.compile(
 _AUTHORITIES: tuple[tuple[str, re.Pattern[str], bool], ...] = (  # (kind, pattern, is a state body)
     ("police", re.compile(r"\b(cong an|canh sat|csgt|bo cong an|c03|an ninh mang|ca phuong|ca xa)\b"), True),
     ("court", re.compile(r"\b(toa an|tand|vien kiem sat|vks|thi hanh an)\b"), True),
+    ("customs", re.compile(r"\b(hai quan|thong quan)\b"), True),
     ("insurance", re.compile(r"\b(bhxh|bao hiem xa hoi|bhyt|vssid)\b"), True),
     ("tax", re.compile(r"\b(co quan thue|cuc thue|chi cuc thue|tong cuc thue|thue dien tu|hoan thue)\b"), True),
     (
@@ -138,22 +161,28 @@ _AUTHORITIES: tuple[tuple[str, re.Pattern[str], bool], ...] = (  # (kind, patter
     ),
     ("carrier", re.compile(r"\b(nha mang|viettel|vinaphone|mobifone|thue bao)\b"), False),
 )
-_HAS_REQUEST_NEG = 30  # characters before a request verb searched for a negation
 
 
 def _negated(folded: str, start: int) -> bool:
-    return bool(_NEGATION.search(folded[max(0, start - _HAS_REQUEST_NEG) : start]))
+    before = folded[max(0, start - _CLAUSE_WINDOW) : start]
+    clause = _CLAUSE_END.split(before)[-1]
+    return bool(_NEGATION.search(clause))
 
 
-def _first_unnegated(pattern: re.Pattern[str], folded: str) -> re.Match[str] | None:
+def _first_unnegated(pattern: re.Pattern[str], folded: str, group: int = 0) -> re.Match[str] | None:
+    """The first match whose clause (before ``group``, the request verb) holds no negation."""
     for m in pattern.finditer(folded):
-        if not _negated(folded, m.start()):
+        if not _negated(folded, m.start(group)):
             return m
     return None
 
 
-def _money_request(folded: str) -> bool:
+def _money_request(folded: str, unofficial_link: bool) -> bool:
+    if _first_unnegated(_MONEY_ALWAYS, folded):
+        return True
     for m in _MONEY.finditer(folded):
+        if unofficial_link and not _negated(folded, m.start()):
+            return True  # paying on a page nobody can vouch for
         before = folded[max(0, m.start() - 40) : m.start()]
         after = folded[m.end() : m.end() + 40]
         if _negated(folded, m.start()):
@@ -255,7 +284,11 @@ def analyze(text: str, config: ScamConfig = DEFAULT_CONFIG) -> Verdict:
         signals.append(Signal("link_unknown", 1, unofficial[0].display))
         if _LINK_ACTION.search(folded):
             signals.append(Signal("link_action", 1))
-    if _first_unnegated(_SHARE_SECRET, folded) or (unofficial and _first_unnegated(_ENTER_SECRET, folded)):
+    if (
+        _first_unnegated(_SHARE_SECRET, folded)
+        or _first_unnegated(_SECRET_THEN_SHARE, folded, group=2)
+        or (unofficial and _first_unnegated(_ENTER_SECRET, folded))
+    ):
         signals.append(Signal("asks_secret", STRONG))
     apk = any(s.code == "link_apk" for s in signals)
     if (m := _first_unnegated(_INSTALL, folded)) and not (_STORES.search(folded) and not unofficial and not apk):
@@ -270,7 +303,13 @@ def analyze(text: str, config: ScamConfig = DEFAULT_CONFIG) -> Verdict:
         signals.append(Signal("urgency", 1))
     if _first_unnegated(_LURE, folded):
         signals.append(Signal("lure", 2))
-    if _money_request(folded):
+    if _first_unnegated(_WRONG_TRANSFER, folded):
+        signals.append(Signal("wrong_transfer", STRONG))
+    if _first_unnegated(_EMERGENCY, folded):
+        signals.append(Signal("emergency", 2))
+    if _first_unnegated(_PERSONAL_ACCOUNT, folded):
+        signals.append(Signal("personal_account", 2))
+    if _money_request(folded, bool(unofficial)):
         signals.append(Signal("money_request", 2))
         if any(s.code == "lure" for s in signals):  # "you won / are owed money, pay a fee first"
             signals.append(Signal("fee_to_receive", STRONG))

@@ -37,7 +37,7 @@ BRANDS = words(
     """
     dichvucong vneid bocongan congan baohiemxahoi bhxh vssid csgt evn dienluc thuedientu
     vietcombank vcb bidv agribank vietinbank techcombank mbbank vpbank sacombank tpbank hdbank
-    momo zalopay vnpay viettel vinaphone mobifone vnpost shopee lazada
+    momo zalopay vnpay viettel vinaphone mobifone vnpost shopee lazada ghn ghtk viettelpost
     """
 )
 SHORTENERS = words(

@@ -18,13 +18,18 @@ _SENDER_TAG = re.compile(r"^\s*(?:[\[(【][^\])】\n]{2,24}[\])】]|[A-Z0-9][A-Z
 _OPENING = re.compile(
     r"^(thong bao|tb|kinh gui|kinh thong bao|quy khach|chuc mung|xin chuc mung|ban da (?:trung|duoc)|"
     r"tai khoan cua (?:quy khach|ban)|tk cua quy khach|tk \S+ (?:cua quy khach|da bi)|thue bao|ma otp|ma xac thuc|"
-    r"canh bao|khan|thu moi|giay trieu tap|lenh|chao ban|alo)\b",
+    r"canh bao|khan|thu moi|giay trieu tap|lenh (?:bat|truy na)|quyet dinh xu phat)\b",
     re.MULTILINE,
 )
 _CODE = re.compile(r"(?<![\d.,])\d{4,8}(?![\d.,])")
 _CODE_WORD = re.compile(r"\b(ma|otp|code|mat khau|pin|xac thuc)\b")
 _QUESTION = re.compile(
     r"(\?|\b(khong|ko|k|chua|sao|nao|gi|dau|the nao|phai khong|co phai|duoc khong|nhi|a|ha)\s*[?.!]*)\s*$"
+)
+# A citizen telling what happened to them ("có người gọi xưng công an bảo tôi…") asks about it; the FAQ answers.
+_NARRATIVE = re.compile(
+    r"\b(co nguoi|co ai|nguoi (?:tu )?xung|(?:toi|em|minh|me toi|bo toi) (?:nhan duoc|bi|vua bi)|"
+    r"goi (?:dien )?(?:bao|noi) (?:toi|em|minh))\b"
 )
 _QUESTION_START = re.compile(r"^(cho (?:em|toi|minh|chau) hoi|xin hoi|hoi|lam sao|lam the nao|tai sao|vi sao)\b")
 
@@ -53,4 +58,4 @@ def looks_like_message(text: str, verdict: Verdict, config: ScamConfig = DEFAULT
     if _CODE_WORD.search(folded) and _CODE.search(folded):
         return True
     strong = any(s.weight >= STRONG for s in verdict.signals)
-    return strong and len(folded) >= 60 and not is_question(folded)
+    return strong and len(folded) >= 60 and not is_question(folded) and not _NARRATIVE.search(folded)
