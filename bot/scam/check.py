@@ -129,6 +129,8 @@ _WRONG_TRANSFER = re.compile(
     r"\bchuyen nham\b.{0,120}\b(?:(?:tai khoan|stk|so tai khoan|so tk) (?:khac|nay|moi)|tai khoan cu)"
 )
 _MONEY_CUE = re.compile(r"\b(vui long|hay|yeu cau|de nghi|can|phai|buoc|moi|xin|nho|de nhan)\W+(?:\w+\W+){0,3}$")
+# "… nộp phí 500k để nhận", "… mới được giải ngân": paying first to receive something.
+_TO_RECEIVE = re.compile(r"\W*(?:\w+\W+){0,3}(?:de|moi) (?:nhan|duoc|lay)\b")
 _TO_ACCOUNT = re.compile(r"\W*(?:\w+\W+){0,3}(?:vao|toi|den|qua) (?:so )?(?:tai khoan|stk)")
 _SAFE_ACCOUNT = re.compile(
     r"\b(tai khoan (?:an toan|tam giu|tam thoi cua|cua co quan|chuyen dung|giam sat)|"
@@ -187,9 +189,7 @@ def _money_request(folded: str, unofficial_link: bool) -> bool:
         after = folded[m.end() : m.end() + 40]
         if _negated(folded, m.start()):
             continue
-        if _MONEY_CUE.search(before) or re.match(
-            r"\W*(?:\w+\W+){0,3}(?:vao|toi|den|qua) (?:so )?(?:tai khoan|stk)", after
-        ):
+        if _MONEY_CUE.search(before) or _TO_ACCOUNT.match(after) or _TO_RECEIVE.match(after):
             return True
     return False
 
