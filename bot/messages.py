@@ -26,6 +26,7 @@ class IncomingMessage:
     is_group: bool = False
     addressed: bool = True  # in a group: mentioned, replied to, or a command
     is_staff: bool = False  # set by the adapter from ADMIN_TELEGRAM_IDS / the staff table
+    forwarded: bool = False  # the person forwarded someone else's message (checked for scam signs)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import bot.broadcast.planned  # noqa: F401  (registers the announcement configuration files)
 from bot.broadcast.service import BroadcastService, recipient_channels
 from bot.kb.store import KnowledgeStore
+from bot.scam.config import CONFIG_NAME as _SCAM_CONFIG  # noqa: F401  (registers _scam.yaml)
 from bot.settings import Settings
 from bot.storage.conversations import ConversationRecords
 from bot.storage.db import create_engine_for, make_sessionmaker

@@ -18,6 +18,7 @@ from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import FloodVerdict, Services
 from handlers import broadcast_staff, faq, feedback, menu, privacy, reports, smalltalk, staff, subscriptions, texts
+from handlers.scam import kiemtra, maybe_check
 from handlers.ui import button, choice_map, choose_number, fits, invalid_button, text
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ COMMANDS: dict[str, Handler] = {
     "xoacanbo": broadcast_staff.remove_staff,
     "canbo": broadcast_staff.list_staff,
     "thongke": reports.usage,
+    "kiemtra": kiemtra,
 }
 
 # Whole messages (accent-folded) that mean a command on channels without slash commands.
@@ -140,6 +142,8 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
         timed := await broadcast_staff.typed_time(msg, services, body, draft)
     ) is not None:
         return timed
+    if (checked := await maybe_check(msg, services, body)) is not None:
+        return checked
     if word := COMMAND_WORDS.get(folded):
         return await COMMANDS[word](msg, services)
     kind = smalltalk.detect(body)

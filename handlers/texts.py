@@ -279,3 +279,79 @@ ZALO_REFRESH_REFUSED = (
     "gửi được tin nhắn cho đến khi quản trị viên cấp mã mới (ZALO_OA_ACCESS_TOKEN, ZALO_OA_REFRESH_TOKEN) "
     "và khởi động lại Trợ lý số."
 )
+
+# --- "is this a scam?" (/kiemtra, forwarded or pasted messages) -------------------------------------
+SCAM_LEVEL = {
+    "danger": "🔴 **Nguy hiểm: tin nhắn này có dấu hiệu lừa đảo rõ ràng.**",
+    "suspicious": "🟠 **Đáng ngờ: tin nhắn này có dấu hiệu thường gặp ở tin nhắn lừa đảo.**",
+    "none": "🟢 **Chưa thấy dấu hiệu lừa đảo rõ ràng.**",
+}
+SCAM_NONE_CAUTION = (
+    "Mình chỉ kiểm tra được những dấu hiệu đã biết, nên không thể khẳng định tin nhắn an toàn tuyệt đối. "
+    "Nếu ai đó đòi mã OTP, mật khẩu, đòi chuyển tiền hay bảo cài ứng dụng, bạn hãy dừng lại và hỏi người thân "
+    "hoặc cán bộ trước."
+)
+SCAM_SIGNS_TITLE = "**Dấu hiệu tìm thấy**"
+# One plain sentence per signal; {detail} is a domain or a short name, never the message itself.
+SCAM_SIGNALS = {
+    "link_lookalike": "Đường link «{detail}» bắt chước tên miền chính thức (viết sai một vài chữ hoặc ghép thêm chữ).",
+    "link_homoglyph": "Đường link «{detail}» dùng chữ nước ngoài trông giống chữ thường để giả tên miền chính thức.",
+    "link_idn": "Đường link «{detail}» có ký tự lạ hoặc có dấu; trang thật của cơ quan, ngân hàng không dùng kiểu này.",
+    "link_bad_punycode": "Đường link «{detail}» bị mã hóa sai, trình duyệt không đọc được tên thật của nó.",
+    "link_blocked": "Tên miền «{detail}» nằm trong danh sách lừa đảo mà phường/xã đã ghi nhận.",
+    "link_apk": "Đường link «{detail}» tải thẳng tệp cài đặt (.apk): cài vào là kẻ gian có thể điều khiển điện thoại.",
+    "link_shortener": "Đường link rút gọn ({detail}) che mất trang thật mà nó dẫn tới.",
+    "link_ip": "Đường link dẫn tới một dãy số ({detail}) thay vì tên miền; trang chính thức không làm vậy.",
+    "link_risky_tld": "Tên miền «{detail}» có đuôi rẻ tiền hay bị kẻ gian dùng (như .xyz, .top, .vip).",
+    "link_unknown": "Tin nhắn có đường link «{detail}» không thuộc trang chính thức nào mà mình biết.",
+    "link_action": "Tin nhắn thúc bạn bấm vào đường link.",
+    "gov_link_not_official": (
+        "Tin nhắn xưng là cơ quan nhà nước nhưng đường link «{detail}» không phải trang .gov.vn chính thức."
+    ),
+    "asks_secret": "Tin nhắn đòi mã OTP, mật khẩu hoặc số thẻ: cơ quan, ngân hàng thật không bao giờ hỏi như vậy.",
+    "install_app": "Tin nhắn bảo cài ứng dụng hoặc phần mềm theo hướng dẫn của người lạ.",
+    "safe_account": "Tin nhắn đòi chuyển tiền vào «tài khoản an toàn» để «xác minh»: cơ quan nhà nước không làm vậy.",
+    "recovery_offer": "Tin nhắn hứa «lấy lại tiền bị lừa»: đây là kiểu lừa đảo lần hai.",
+    "fee_to_receive": "Tin nhắn báo bạn được nhận tiền hoặc quà nhưng phải nộp phí trước.",
+    "threat": "Tin nhắn dọa phạt, bắt, triệu tập hoặc nói bạn dính vào vụ án để bạn hoảng sợ.",
+    "urgency": "Tin nhắn hối thúc: dọa khóa tài khoản, cắt dịch vụ hoặc đặt hạn rất gấp.",
+    "lure": "Tin nhắn hứa trúng thưởng, hoàn tiền, trợ cấp hoặc lợi nhuận cao.",
+    "money_request": "Tin nhắn yêu cầu chuyển khoản, đặt cọc hoặc đóng phí.",
+    "personal_account": (
+        "Tin nhắn đòi chuyển tiền vào tài khoản cá nhân; cơ quan, trường học, doanh nghiệp thật thu qua tài khoản "
+        "của đơn vị."
+    ),
+    "emergency": (
+        "Tin nhắn báo người thân gặp nạn, cần tiền gấp: hãy gọi thẳng cho người thân hoặc nhà trường, bệnh viện "
+        "để kiểm tra."
+    ),
+    "wrong_transfer": "Tin nhắn nói «chuyển nhầm» rồi đòi trả vào tài khoản khác: chỉ trả lại qua ngân hàng của bạn.",
+    "impersonation": "Tin nhắn xưng là {detail}; hãy tự gọi số chính thức để hỏi lại, đừng gọi số trong tin nhắn.",
+}
+SCAM_AUTHORITIES = {
+    "police": "công an",
+    "court": "tòa án, viện kiểm sát",
+    "customs": "hải quan",
+    "insurance": "bảo hiểm xã hội",
+    "tax": "cơ quan thuế",
+    "government": "cơ quan nhà nước",
+    "electricity": "điện lực",
+    "bank": "ngân hàng",
+    "carrier": "nhà mạng",
+}
+SCAM_WHAT_TO_DO = (
+    "**Bạn nên làm gì ngay**\n"
+    "- Không bấm vào đường link, không cài ứng dụng, không đọc mã OTP hay mật khẩu cho ai.\n"
+    "- Không chuyển tiền, dù người nhắn xưng là công an, ngân hàng hay cán bộ.\n"
+    "- Nếu đã chuyển tiền hoặc lộ thông tin: gọi ngay tổng đài ngân hàng để khóa tài khoản, "
+    "báo công an phường/xã ({police}) hoặc gọi 113.\n"
+    "- Báo cáo đường link lừa đảo tại [canhbao.khonggianmang.vn](https://canhbao.khonggianmang.vn); "
+    "tin nhắn SMS rác, lừa đảo: soạn S (số gửi) (nội dung) gửi 5656 hoặc 156 (miễn phí)."
+)
+SCAM_CONTACT = "Cần hỏi thêm, bạn liên hệ: {contact}."
+SCAM_MORE = "Xem thêm hướng dẫn cụ thể:"
+SCAM_USAGE = (
+    "Bạn hãy gõ /kiemtra rồi dán tin nhắn hoặc đường link cần kiểm tra ở phía sau, ví dụ:\n"
+    "/kiemtra Quý khách được hoàn tiền, truy cập bit.ly/abc để nhận\n\n"
+    "Bạn cũng có thể chuyển tiếp (forward) tin nhắn đáng ngờ cho mình."
+)

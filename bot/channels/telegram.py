@@ -371,6 +371,7 @@ class TelegramChannel:
             is_group=is_group,
             addressed=addressed,
             is_staff=user.id in self.settings.admin_telegram_ids,
+            forwarded=message.forward_origin is not None,
         )
 
     def incoming_from_button(self, update: Update) -> IncomingMessage | None:

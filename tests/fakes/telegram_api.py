@@ -270,8 +270,13 @@ class FakeTelegram:
         reply_to_bot_message_id: int | None = None,
         message_id: int | None = None,
         first_name: str = "Dân",
+        forward_origin: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Build a message update (commands and @mentions get their entities, as Telegram sends them)."""
+        """Build a message update (commands and @mentions get their entities, as Telegram sends them).
+
+        ``forward_origin`` makes it a forwarded message (a MessageOrigin object, e.g.
+        ``{"type": "hidden_user", "sender_user_name": "…", "date": …}``).
+        """
         user_id = user_id if user_id is not None else chat_id
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
@@ -294,6 +299,8 @@ class FakeTelegram:
             )
         if entities:
             message["entities"] = entities
+        if forward_origin is not None:
+            message["forward_origin"] = forward_origin
         if reply_to_bot_message_id is not None:
             stored = self._messages.get((chat_id, reply_to_bot_message_id))
             message["reply_to_message"] = {
