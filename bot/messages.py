@@ -26,6 +26,7 @@ class IncomingMessage:
     is_group: bool = False
     addressed: bool = True  # in a group: mentioned, replied to, or a command
     is_staff: bool = False  # set by the adapter from ADMIN_TELEGRAM_IDS / the staff table
+    receives_notices: bool = True  # False where the channel cannot deliver announcements (/dangky is not offered)
 
 
 @dataclass(frozen=True)
