@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import services_health
+from bot.app import routing, services_health
+from bot.channel import ChannelHost
 from bot.channels.http import HttpServer, build_http_app, health_route, metrics_route
 from bot.channels.webchat.channel import WebChatChannel
 from bot.services import Services, build_services
@@ -78,7 +79,11 @@ class BotThread:
         return future.result(30)
 
     async def _start(self) -> None:
-        self.channel = WebChatChannel(self.settings, self.services)
+        async def alert_staff(text: str) -> None:
+            raise AssertionError(f"no staff alert expected: {text}")
+
+        host = ChannelHost(services=self.services, handle=routing(self.services), alert_staff=alert_staff)
+        self.channel = WebChatChannel(self.settings, host)
         routes = [health_route(services_health(self.services)), metrics_route(), *self.channel.routes()]
         self.server = HttpServer(build_http_app(routes), host="127.0.0.1", port=self.settings.http_port)
         await self.channel.start()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute
 
+from bot.channel import ChannelHost, Priority
 from bot.channels.webchat.api import WebChatApi
 from bot.channels.webchat.limits import RateLimiter
 from bot.channels.webchat.outbox import Outbox
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
 PRUNE_SECONDS = 300.0
-
-Handle = Callable[[IncomingMessage, Any], "Awaitable[list[Reply]] | list[Reply]"]
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -56,7 +54,9 @@ class WebChatGateway:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
 
-    async def send(self, chat_id: str, replies: list[Reply], *, priority: Any = None) -> list[SentMessage]:
+    async def send(
+        self, chat_id: str, replies: Sequence[Reply], *, priority: Priority = Priority.REPLY
+    ) -> list[SentMessage]:
         """Queue ``replies`` in order; the widget picks them up on its next fetch."""
         ids = self.outbox.put(chat_id, [reply_payload(r) for r in replies])
         return [SentMessage(message_id=str(i)) for i in ids]
@@ -67,12 +67,11 @@ class WebChatChannel:
 
     name = CHANNEL
 
-    def __init__(self, settings: Settings, services: Any, *, handle: Handle | None = None) -> None:
+    def __init__(self, settings: Settings, host: ChannelHost) -> None:
         self.settings = settings
-        self.services = services
+        self.host = host
         self.outbox = Outbox()
-        self.gateway = WebChatGateway(self.outbox)
-        self._handle = handle
+        self._gateway = WebChatGateway(self.outbox)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._pruner: asyncio.Task[None] | None = None
         self.api = WebChatApi(
@@ -83,6 +82,11 @@ class WebChatChannel:
             visitor_limit=RateLimiter(limit=settings.webchat_visitor_messages_per_minute),
             ip_limit=RateLimiter(limit=settings.webchat_ip_requests_per_minute),
         )
+
+    @property
+    def gateway(self) -> WebChatGateway:
+        """The visitor queues, as the channel's outbound gateway."""
+        return self._gateway
 
     def routes(self) -> list[BaseRoute]:
         """``/widget.js``, ``/widget.css``, ``/demo`` and the chat API."""
@@ -127,24 +131,14 @@ class WebChatChannel:
                     receives_notices=False,
                 )  # fmt: skip
                 try:
-                    replies = await self._call(msg)
+                    replies = await self.host.handle(msg)
                 except Exception:
                     log.exception("handler failed on a web chat message")
                     replies = [Reply(text=texts.ERROR)]
-                await self.gateway.send(visitor, replies)
+                await self._gateway.send(visitor, replies)
         finally:
             lock, users = self._locks[visitor]
             if users <= 1:
                 del self._locks[visitor]
             else:
                 self._locks[visitor] = (lock, users - 1)
-
-    async def _call(self, msg: IncomingMessage) -> list[Reply]:
-        if self._handle is None:
-            from handlers.routes import handle
-
-            self._handle = handle
-        result = self._handle(msg, self.services)
-        if inspect.isawaitable(result):
-            result = await result
-        return list(result)
