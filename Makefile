@@ -42,6 +42,7 @@ run: $(STAMP)
 ## test: lint, type-check, validate the knowledge base, then the whole test suite
 test: $(STAMP)
 	./scripts/ensure-postgres.sh
+	./scripts/ensure-browser.sh
 	$(BIN)/ruff check bot handlers tests benchmarks
 	$(BIN)/mypy bot handlers
 	$(BIN)/python -m bot kb check > /dev/null || $(BIN)/python -m bot kb check

@@ -27,6 +27,7 @@ class IncomingMessage:
     addressed: bool = True  # in a group: mentioned, replied to, or a command
     is_staff: bool = False  # set by the adapter from ADMIN_TELEGRAM_IDS / the staff table
     forwarded: bool = False  # the person forwarded someone else's message (checked for scam signs)
+    receives_notices: bool = True  # False where the channel cannot deliver announcements (/dangky is not offered)
 
 
 @dataclass(frozen=True)

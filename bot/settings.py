@@ -92,3 +92,19 @@ class Settings(BaseSettings):
     broadcast_progress_interval: float = 3.0
     schedule_grace_seconds: int = 3600
     schedule_sync_interval: float = 5.0
+
+    # Web chat widget on the ward's portal: /widget.js, /demo and the chat API on HTTP_PORT.
+    webchat_enabled: bool = False
+    webchat_allowed_origins: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    webchat_visitor_messages_per_minute: int = 20
+    webchat_ip_requests_per_minute: int = 240
+
+    @field_validator("webchat_allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        """Accept ``"https://a.gov.vn, https://b.gov.vn/"``: scheme://host[:port], lower case, no slash."""
+        if isinstance(value, str):
+            value = [p for p in value.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+        if isinstance(value, list | tuple | set | frozenset):
+            return frozenset(str(p).strip().rstrip("/").lower() for p in value)
+        return value

@@ -24,7 +24,8 @@ async def start(msg: IncomingMessage, services: Services) -> list[Reply]:
 async def help_(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Explain how to ask and list the commands."""
     contact = services.knowledge.kb.ward.contact_line()
-    return text(texts.HELP.format(contact=contact), [button(texts.BUTTON_TOPICS, "m:root")])
+    help_text = texts.HELP if msg.receives_notices else texts.HELP_WITHOUT_NOTICES
+    return text(help_text.format(contact=contact), [button(texts.BUTTON_TOPICS, "m:root")])
 
 
 async def topics(msg: IncomingMessage, services: Services) -> list[Reply]:

@@ -56,7 +56,9 @@ def choice_buttons(sub: Subscription, config: AnnouncementConfig) -> list[tuple[
 
 
 async def subscribe(msg: IncomingMessage, services: Services) -> list[Reply]:
-    """Turn announcements on for this user and show the topic/area choices."""
+    """Turn announcements on for this user and show the topic/area choices (where the channel can deliver them)."""
+    if not msg.receives_notices:
+        return text(texts.NOTICES_UNAVAILABLE.format(ward=services.knowledge.kb.ward.name))
     before, after = await services.broadcasts.update_subscription(
         channel=msg.channel, external_id=msg.user_id, display_name=msg.display_name, subscribed=True
     )
@@ -87,7 +89,7 @@ async def choose(msg: IncomingMessage, services: Services) -> list[Reply]:
     parts = (msg.button_data or "").split(":", 2)
     config = _config(services)
     action = parts[1] if len(parts) > 1 else ""
-    if action == "on":
+    if action == "on" or not msg.receives_notices:
         return await subscribe(msg, services)
     current = await services.broadcasts.subscription(channel=msg.channel, external_id=msg.user_id)
     if not current.subscribed:

@@ -21,6 +21,14 @@ HELP = (
     "- Khi có nút bấm, bạn cũng có thể gõ số thứ tự (1, 2, 3…) để chọn.\n\n"
     "Cần hỗ trợ trực tiếp, bạn liên hệ: {contact}."
 )
+HELP_WITHOUT_NOTICES = (
+    "**Cách dùng Trợ lý số**\n"
+    "- Gõ câu hỏi bằng tiếng Việt, ví dụ: «Cách cài đặt VNeID?»\n"
+    "- /menu: xem các chủ đề và câu hỏi thường gặp\n"
+    "- /xoadulieu: xóa dữ liệu mà Trợ lý số đang lưu về bạn\n"
+    "- Khi có nút bấm, bạn cũng có thể gõ số thứ tự (1, 2, 3…) để chọn.\n\n"
+    "Cần hỗ trợ trực tiếp, bạn liên hệ: {contact}."
+)
 MENU_TOPICS = "Mời bạn chọn một chủ đề:"
 MENU_QUESTIONS = "**{title}**\nMời bạn chọn câu hỏi:"
 MENU_PAGE = "(trang {page}/{pages})"
@@ -123,6 +131,10 @@ SUBSCRIBED = (
 ALREADY_SUBSCRIBED = "Bạn đã đăng ký nhận thông báo từ trước rồi. Gõ /huydangky nếu muốn ngừng nhận."
 UNSUBSCRIBED = "Bạn đã ngừng nhận thông báo. Gõ /dangky nếu muốn nhận lại."
 NOT_SUBSCRIBED = "Bạn chưa đăng ký nhận thông báo. Gõ /dangky nếu muốn nhận."
+NOTICES_UNAVAILABLE = (
+    "Xin lỗi, tại đây mình chưa gửi thông báo được. Bạn có thể nhận thông báo của {ward} "
+    "qua Zalo hoặc Telegram của phường/xã, hoặc xem trên Cổng thông tin điện tử của phường/xã."
+)
 
 # --- staff ------------------------------------------------------------------------------------------
 STAFF_ONLY = "Xin lỗi, lệnh này chỉ dành cho cán bộ quản trị."
@@ -355,3 +367,32 @@ SCAM_USAGE = (
     "/kiemtra Quý khách được hoàn tiền, truy cập bit.ly/abc để nhận\n\n"
     "Bạn cũng có thể chuyển tiếp (forward) tin nhắn đáng ngờ cho mình."
 )
+# --- web chat widget on the ward's portal -----------------------------------------------------------
+# Reason staff see for a web chat visitor skipped by an announcement (the widget has no push).
+WEBCHAT_SKIPPED_NO_PUSH = "trò chuyện trên trang web không nhận được thông báo"
+# What the widget itself shows; served inside widget.js.
+WEBCHAT_UI: dict[str, str] = {
+    "title": "Trợ lý số",
+    "subtitle": "Hỏi đáp thủ tục hành chính, dịch vụ công",
+    "launcher": "Hỏi Trợ lý số",
+    "open_label": "Mở khung trò chuyện với Trợ lý số",
+    "close_label": "Đóng khung trò chuyện",
+    "dialog_label": "Trò chuyện với Trợ lý số",
+    "log_label": "Nội dung trò chuyện",
+    "input_label": "Câu hỏi của bạn",
+    "placeholder": "Gõ câu hỏi, ví dụ: cách cài VNeID",
+    "send": "Gửi",
+    "you": "Bạn",
+    "bot": "Trợ lý số",
+    "typing": "Trợ lý số đang trả lời…",
+    "unreachable": (
+        "Hiện không kết nối được với Trợ lý số. Bạn vui lòng kiểm tra mạng rồi bấm «Thử lại», "
+        "hoặc liên hệ trực tiếp với phường/xã."
+    ),
+    "refused": "Trợ lý số chưa được bật trên trang này. Bạn vui lòng liên hệ phường/xã để được hỗ trợ.",
+    "too_fast": "Bạn đang gửi hơi nhanh. Bạn vui lòng đợi một chút rồi gửi lại nhé.",
+    "too_long": "Tin nhắn dài quá. Bạn vui lòng rút gọn câu hỏi nhé.",
+    "retry": "Thử lại",
+    "new_tab": "(mở trong thẻ mới)",
+    "answer_buttons": "Các lựa chọn",
+}

@@ -35,9 +35,16 @@ def _zalo(settings: Settings, host: ChannelHost) -> Channel:
     return ZaloChannel(settings, host)
 
 
+def _webchat(settings: Settings, host: ChannelHost) -> Channel:
+    from bot.channels.webchat.channel import WebChatChannel
+
+    return WebChatChannel(settings, host)
+
+
 CHANNELS: list[ChannelSpec] = [
     ChannelSpec("telegram", lambda s: s.telegram_bot_token is not None, _telegram),
     ChannelSpec("zalo", lambda s: s.zalo_enabled, _zalo),
+    ChannelSpec("webchat", lambda s: s.webchat_enabled, _webchat),
 ]
 
 
