@@ -98,14 +98,19 @@ def kb_check(kb_path: Path) -> int:
     """Validate the knowledge base; print ``file:line: message`` for every problem; 1 if any error."""
     result = load_knowledge(kb_path)
     problems = list(result.problems)
+    calibration = ""
     if result.kb is not None:
-        problems += retrieval_warnings(SearchIndex(result.kb))
+        index = SearchIndex(result.kb)
+        problems += retrieval_warnings(index)
+        calibration = index.calibration.summary()
     for problem in sorted(problems, key=lambda p: (p.file, p.line)):
         print(problem)
     errors = sum(p.severity is Severity.ERROR for p in problems)
     warnings = len(problems) - errors
     entries = len(result.kb.entries) if result.kb else 0
     verdict = ("Có lỗi", "invalid") if errors else ("Hợp lệ", "valid")
+    if calibration:
+        print(calibration)
     print(
         f"{verdict[0]}: {entries} mục, {errors} lỗi, {warnings} cảnh báo "
         f"[{verdict[1]}: {entries} entries, {errors} errors, {warnings} warnings]"
@@ -126,5 +131,3 @@ def add_commands(sub: Any) -> None:
     check = kb_sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
     check.set_defaults(handler=lambda a, s: kb_check(a.kb or s.knowledge_dir))
-
-

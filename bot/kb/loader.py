@@ -102,8 +102,7 @@ def _read_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
             Problem(
                 display,
                 line,
-                f"lỗi cú pháp YAML: {what} (kiểm tra thụt lề, dấu hai chấm, dấu ngoặc kép) "
-                f"[YAML syntax error]",
+                f"lỗi cú pháp YAML: {what} (kiểm tra thụt lề, dấu hai chấm, dấu ngoặc kép) [YAML syntax error]",
             )
         )
     except yaml.YAMLError as exc:
@@ -114,9 +113,7 @@ def _read_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
 def _unknown_key_message(key: object, allowed: set[str]) -> str:
     close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
     hint = f' Có phải ý bạn là "{close[0]}"? [did you mean "{close[0]}"?]' if close else ""
-    return (
-        f'khóa "{key}" không được phép; chỉ dùng: {", ".join(sorted(allowed))} [unknown key]' + hint
-    )
+    return f'khóa "{key}" không được phép; chỉ dùng: {", ".join(sorted(allowed))} [unknown key]' + hint
 
 
 def _check_keys(data: LineDict, allowed: set[str], display: str, problems: list[Problem]) -> None:
@@ -127,9 +124,7 @@ def _check_keys(data: LineDict, allowed: set[str], display: str, problems: list[
             problems.append(Problem(display, data.key_lines[key], _unknown_key_message(key, allowed)))
 
 
-def _text(
-    data: LineDict, key: str, display: str, problems: list[Problem], *, required: bool, what: str
-) -> str | None:
+def _text(data: LineDict, key: str, display: str, problems: list[Problem], *, required: bool, what: str) -> str | None:
     line = data.key_lines.get(key, data.line)
     value = data.get(key)
     if value is None:
@@ -171,9 +166,7 @@ def _text_list(data: LineDict, key: str, display: str, problems: list[Problem]) 
     return tuple(out)
 
 
-def _fill_placeholders(
-    text: str, ward: dict[str, str], display: str, line: int, problems: list[Problem]
-) -> str:
+def _fill_placeholders(text: str, ward: dict[str, str], display: str, line: int, problems: list[Problem]) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in WARD_DEFAULTS:
@@ -410,8 +403,7 @@ def load_knowledge(path: Path) -> LoadResult:
                 Problem(
                     display(topic),
                     data.key_lines.get("category", 1),
-                    f'mã chủ đề "{category.slug}" đã dùng trong {seen_categories[category.slug]} '
-                    "[duplicate category]",
+                    f'mã chủ đề "{category.slug}" đã dùng trong {seen_categories[category.slug]} [duplicate category]',
                 )
             )
         seen_categories[category.slug] = f"{category.file}:{data.key_lines.get('category', 1)}"

@@ -27,6 +27,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot.kb.calibration import SHIPPED, Calibration
+from bot.kb.calibration import calibrate as fit_calibration
 from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.normalize import Normalized, Normalizer, builtin_lexicon, strip_accents
 from bot.kb.result import Candidate, Decision, SearchResult
@@ -52,8 +54,23 @@ FEATURES = (
     "char_cov", "bm25_rel", "match_bm25_rel", "bm25_norm", "accents", "topic", "distinct_cov", "bias",
 )  # fmt: skip
 RANK_WEIGHTS = (
-    5.846, 1.841, 0.333, -2.488, 6.246, -4.523, 6.297, 3.552, 1.157, 11.214, 4.181, 2.348, 1.240, 2.923, 2.966,
-    -3.892, 0.000,
+    5.846,
+    1.841,
+    0.333,
+    -2.488,
+    6.246,
+    -4.523,
+    6.297,
+    3.552,
+    1.157,
+    11.214,
+    4.181,
+    2.348,
+    1.240,
+    2.923,
+    2.966,
+    -3.892,
+    0.000,
 )
 ACCEPT_FEATURES = (
     "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "char_cov", "bm25_norm",
@@ -62,10 +79,18 @@ ACCEPT_FEATURES = (
 # The sign each acceptance weight must keep, so that the model transfers to knowledge bases it was not fitted on.
 ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 0)
 ACCEPT_WEIGHTS = (
-    2.534, 0.112, 0.000, 0.000, 0.000, 0.000, 9.319, 1.048, -0.387, 0.000, -5.345,
+    2.534,
+    0.112,
+    0.000,
+    0.000,
+    0.000,
+    0.000,
+    9.319,
+    1.048,
+    -0.387,
+    0.000,
+    -5.345,
 )
-ANSWER_AT = 0.6
-SUGGEST_AT = 0.2
 
 
 @dataclass(frozen=True)
@@ -100,9 +125,7 @@ def _bigrams(tokens: Sequence[str]) -> list[str]:
 
 def _interned(norm: Normalized) -> Normalized:
     """The same text with every word interned: an index holds each distinct word once, not once per entry."""
-    return replace(
-        norm, tokens=tuple(map(sys.intern, norm.tokens)), stripped=tuple(map(sys.intern, norm.stripped))
-    )
+    return replace(norm, tokens=tuple(map(sys.intern, norm.tokens)), stripped=tuple(map(sys.intern, norm.stripped)))
 
 
 def _trigrams(tokens: Sequence[str]) -> set[str]:
@@ -159,7 +182,7 @@ def _bm25_postings(term_tf: list[dict[str, float]], idf: dict[str, float]) -> _P
 class SearchIndex:
     """An immutable index over one knowledge base; build it once, search it from any thread."""
 
-    def __init__(self, kb: KnowledgeBase, normalizer: Normalizer | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, normalizer: Normalizer | None = None, *, calibrate: bool = True) -> None:
         self.kb = kb
         self.normalizer = normalizer or Normalizer(
             builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
@@ -256,6 +279,9 @@ class SearchIndex:
         gram_weights = np.array([self._gram_idf[g] for g in gram_terms])[np.array(rows, dtype=np.int64)]
         self._gram_postings = _Postings.build(rows, cols, gram_weights, gram_terms)
         self._gram_mass = np.array([sum(self._gram_idf[g] for g in grams) or 1.0 for grams in gram_sets])
+        self.calibration = Calibration(*SHIPPED)
+        if calibrate:
+            self.recalibrate()
 
     def _topic_table(self, match_tf: list[dict[str, float]]) -> dict[str, np.ndarray]:
         """P(category | word) for every word of the questions, variants and tags, smoothed toward the prior."""
@@ -279,6 +305,26 @@ class SearchIndex:
                 total += dist * q.idf[t] * w
                 mass += q.idf[t] * w
         return total / mass if mass > 0 else total
+
+    def recalibrate(self) -> Calibration:
+        """Choose the decision thresholds from this knowledge base itself (see :mod:`bot.kb.calibration`)."""
+        self.calibration = fit_calibration(self, lambda other: SearchIndex(other, self.normalizer, calibrate=False))
+        return self.calibration
+
+    def idf(self, word: str) -> float:
+        """The inverse document frequency of a word (accented or not); 0.0 for a word the base never uses."""
+        return self._idf.get(strip_accents(word), 0.0)
+
+    def words(self, text: str) -> list[str]:
+        """The normalized, accented words of ``text``."""
+        return list(self.normalizer.normalize(text).tokens)
+
+    def confidence_of(self, text: str) -> tuple[float, str | None]:
+        """The best candidate's confidence and id, before any decision."""
+        ranked = self.rank(text)
+        if not ranked:
+            return 0.0, None
+        return accept_probability(ranked, 0), self.entries[ranked[0].index].id
 
     # ----------------------------------------------------------------------------------------- query side
 
@@ -498,7 +544,15 @@ class SearchIndex:
             confidence = min(ceiling, accept_probability(ranked, k))
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
-        return SearchResult(query, normalized, _decide(candidates), tuple(candidates))
+        return SearchResult(query, normalized, self._decide(candidates), tuple(candidates))
+
+    def _decide(self, candidates: Sequence[Candidate]) -> Decision:
+        cal = self.calibration
+        if not candidates or candidates[0].score < cal.suggest_at:
+            return Decision.DECLINE
+        if candidates[0].score < cal.answer_at:
+            return Decision.SUGGEST
+        return Decision.ANSWER
 
 
 @dataclass(frozen=True)
@@ -547,11 +601,3 @@ def _dot(weights: Sequence[float], values: Sequence[float]) -> float:
 def _sigmoid(x: float) -> float:
     x = max(-30.0, min(30.0, x))
     return round(1.0 / (1.0 + math.exp(-x)), 4)
-
-
-def _decide(candidates: Sequence[Candidate]) -> Decision:
-    if not candidates or candidates[0].score < SUGGEST_AT:
-        return Decision.DECLINE
-    if candidates[0].score < ANSWER_AT:
-        return Decision.SUGGEST
-    return Decision.ANSWER
