@@ -45,6 +45,7 @@ MAX_NEAR_MISSES = 120
 NEAR_MISS_MAX_WORDS = 8  # in a longer phrase one swapped object leaves the question answerable
 MAX_HOLDOUT_INDEX = 1500  # entries in the held-out index of a large base (a sample keeps reloads fast)
 THRESHOLD_RANGE = (0.15, 0.97)  # a calibration that lands outside this range is clamped into it
+FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per unit of cosine gap
 SHIPPED = (0.6, 0.2)  # used when a base is too small to calibrate (fewer than two entries)
 
 
@@ -58,6 +59,7 @@ class Calibration:
     negatives: int = 0
     answered_right: float = 0.0  # share of positives answered with the right entry at ``answer_at``
     negatives_answered: float = 0.0  # share of negatives answered at ``answer_at``
+    fusion_weight: float = 0.0  # weight of the semantic signal in the ranking (0: lexical only)
     fitted: bool = False
 
     def summary(self) -> str:
@@ -65,7 +67,8 @@ class Calibration:
         if not self.fitted:
             return f"calibration: shipped thresholds answer ≥ {self.answer_at:.2f}, suggest ≥ {self.suggest_at:.2f}"
         return (
-            f"calibration: answer ≥ {self.answer_at:.2f}, suggest ≥ {self.suggest_at:.2f} "
+            f"calibration: answer ≥ {self.answer_at:.2f}, suggest ≥ {self.suggest_at:.2f}, "
+            f"semantic weight {self.fusion_weight:g} "
             f"(from {self.positives} held-out questions, {self.answered_right:.0%} answered right; "
             f"{self.negatives} out-of-scope and near-miss questions, {self.negatives_answered:.0%} answered)"
         )
@@ -146,16 +149,23 @@ def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex])
     holdout_kb, held = _holdout(kb)
     holdout = build(holdout_kb)
     contexts: list[str] = bank()["contexts"]
-    positives: list[tuple[float, bool]] = []
-    for entry, phrase in held:
-        forms = {phrase, fold(phrase), f"{contexts[_pick(phrase, len(contexts))]} {phrase}"}
-        for form in forms:
-            score, top = holdout.confidence_of(form)
-            positives.append((score, top == entry.id))
+    forms = [
+        (entry, form)
+        for entry, phrase in held
+        for form in dict.fromkeys((phrase, fold(phrase), f"{contexts[_pick(phrase, len(contexts))]} {phrase}"))
+    ]
     phrases = [fold(p) for e in kb.entries for p in (e.question, *e.variants)]
     generic = [q for q in bank()["out_of_scope"] if fold(q) not in phrases]
+    near_texts = _near_misses(index, index.words)
+    if index.semantic is not None:
+        index.prepare_queries([*(f for _, f in forms), *generic, *near_texts])
+        index.fusion_weight = holdout.fusion_weight = _fusion_weight(holdout, forms)
+    positives: list[tuple[float, bool]] = []
+    for entry, form in forms:
+        score, top = holdout.confidence_of(form)
+        positives.append((score, top == entry.id))
     negatives = [index.confidence_of(q)[0] for q in (*generic, *(fold(q) for q in generic))]
-    near = [index.confidence_of(q)[0] for q in _near_misses(index, index.words)]
+    near = [index.confidence_of(q)[0] for q in near_texts]
     if not positives or not negatives:
         return Calibration(*SHIPPED)
     answer_at = _answer_threshold(positives, negatives, near)
@@ -163,9 +173,28 @@ def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex])
     suggest_at = _suggest_threshold(positives, negatives, answer_at)
     right = sum(1 for s, ok in positives if ok and s >= answer_at) / len(positives)
     answered = sum(1 for s in negatives if s >= answer_at) / len(negatives)
-    result = Calibration(answer_at, suggest_at, len(positives), len(negatives), right, answered, fitted=True)
+    result = Calibration(
+        answer_at, suggest_at, len(positives), len(negatives), right, answered, index.fusion_weight, fitted=True
+    )
     log.info("knowledge base %s", result.summary())
     return result
+
+
+def _fusion_weight(holdout: SearchIndex, forms: Sequence[tuple[Entry, str]]) -> float:
+    """The weight of the semantic signal that ranks the held-out questions best (the smallest among ties)."""
+    from bot.kb.search import fuse  # the search module imports this one
+
+    holdout.fusion_weight = 1.0  # any positive weight makes ``rank`` compute the semantic gaps
+    ranked = [(entry.id, holdout.rank(form)) for entry, form in forms]
+    best_w, best_hits = 0.0, -1
+    for w in FUSION_WEIGHTS:
+        hits = 0
+        for entry_id, candidates in ranked:
+            fused = fuse(candidates, w)
+            hits += bool(fused) and holdout.entries[fused[0].index].id == entry_id
+        if hits > best_hits:
+            best_w, best_hits = w, hits
+    return best_w
 
 
 def _answer_threshold(
