@@ -124,9 +124,7 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def _measure(
-    name: str, tg: FakeTelegram, messages: int, samples: int
-) -> Measured:
+async def _measure(name: str, tg: FakeTelegram, messages: int, samples: int) -> Measured:
     await _throughput(tg, 20, first_chat=900_000)  # warm up caches and connections
     rate = await _throughput(tg, messages, first_chat=1_000_000)
     lat = await _latencies(tg, samples, first_chat=2_000_000)
@@ -179,7 +177,11 @@ async def bench_full(messages: int, samples: int, concurrency: int, *, adapter_o
         stop = asyncio.Event()
         task = asyncio.create_task(
             serve_telegram(
-                settings, services, stop=stop, host="127.0.0.1", concurrent_updates=concurrency,
+                settings,
+                services,
+                stop=stop,
+                host="127.0.0.1",
+                concurrent_updates=concurrency,
                 handle=echo_handle if adapter_only else None,
             )
         )
@@ -223,23 +225,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     echo, full, adapter = asyncio.run(main_async(args))
-    print(f"\nTelegram channel benchmark (concurrent_updates={args.concurrency}, "
-          f"{args.messages} burst messages, {args.samples} latency samples, best of {args.repeat})\n")
+    print(
+        f"\nTelegram channel benchmark (concurrent_updates={args.concurrency}, "
+        f"{args.messages} burst messages, {args.samples} latency samples, best of {args.repeat})\n"
+    )
     print(f"| {'bot':<16} | {'replies/s':>9} | {'p50 ms':>7} | {'p99 ms':>7} | {'error replies':>13} |")
     print(f"| {'-' * 16} | {'-' * 9}:| {'-' * 7}:| {'-' * 7}:| {'-' * 13}:|")
     for m in (echo, full, adapter):
-        print(f"| {m.name:<16} | {m.replies_per_second:>9.1f} | {m.p50_ms:>7.1f} | {m.p99_ms:>7.1f} "
-              f"| {m.error_replies:>13} |")
+        print(
+            f"| {m.name:<16} | {m.replies_per_second:>9.1f} | {m.p50_ms:>7.1f} | {m.p99_ms:>7.1f} "
+            f"| {m.error_replies:>13} |"
+        )
     ratio = full.replies_per_second / echo.replies_per_second
     added50, added99 = full.p50_ms - echo.p50_ms, full.p99_ms - echo.p99_ms
     print(f"\nthroughput full/echo: {ratio:.2f}× (target ≥ 0.80×)")
     print(f"added latency: p50 {added50:+.1f} ms, p99 {added99:+.1f} ms (target p99 ≤ 50 ms)")
-    print(f"adapter only: {adapter.replies_per_second / echo.replies_per_second:.2f}× echo throughput, "
-          f"added p99 {adapter.p99_ms - echo.p99_ms:+.1f} ms")
+    print(
+        f"adapter only: {adapter.replies_per_second / echo.replies_per_second:.2f}× echo throughput, "
+        f"added p99 {adapter.p99_ms - echo.p99_ms:+.1f} ms"
+    )
     return 0 if ratio >= 0.8 and added99 <= 50 and full.error_replies == 0 else 1
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-

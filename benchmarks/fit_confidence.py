@@ -14,6 +14,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,11 +51,11 @@ def fit(
 
 
 def _sweep(index: SearchIndex, questions: Sequence[Question]) -> None:
-    answer_at = engine.ANSWER_AT
+    calibration = index.calibration
     print("\n| answer_at | in-scope answered correctly | declined (oos+near) | overall |")
     print("|---|---|---|---|")
     for t in (0.3, 0.4, 0.5, 0.6, 0.7):
-        engine.ANSWER_AT = t
+        index.calibration = replace(calibration, answer_at=t, suggest_at=min(t, calibration.suggest_at))
         ok_in = ok_out = n_in = n_out = 0
         for q in questions:
             r = index.search(q.text)
@@ -68,7 +69,7 @@ def _sweep(index: SearchIndex, questions: Sequence[Question]) -> None:
             f"| {t:.2f} | {ok_in / max(1, n_in):.3f} | {ok_out / max(1, n_out):.3f} | "
             f"{(ok_in + ok_out) / max(1, n_in + n_out):.3f} |"
         )
-    engine.ANSWER_AT = answer_at
+    index.calibration = calibration
 
 
 def fit_listwise(
@@ -139,8 +140,9 @@ def _write(rank_w: np.ndarray, accept_w: np.ndarray) -> None:
     path = Path(engine.__file__)
     source = path.read_text("utf-8")
     for name, w in (("RANK_WEIGHTS", rank_w), ("ACCEPT_WEIGHTS", accept_w)):
-        body = textwrap.fill(", ".join(f"{v:.3f}" for v in w) + ",", width=112, initial_indent="    ",
-                             subsequent_indent="    ")
+        body = textwrap.fill(
+            ", ".join(f"{v:.3f}" for v in w) + ",", width=112, initial_indent="    ", subsequent_indent="    "
+        )
         source = re.sub(rf"^{name} = \(.*?\)$", f"{name} = (\n{body}\n)", source, flags=re.M | re.S)
     path.write_text(source, "utf-8")
     print(f"wrote weights into {path.name}")

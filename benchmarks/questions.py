@@ -29,7 +29,7 @@ class Question:
 
     @property
     def split(self) -> str:
-        """"dev" or "test", fixed by a hash of the text so that it never depends on file order."""
+        """ "dev" or "test", fixed by a hash of the text so that it never depends on file order."""
         return "dev" if hashlib.sha256(self.text.encode()).digest()[0] % 2 == 0 else "test"
 
 

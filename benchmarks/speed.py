@@ -252,10 +252,20 @@ def measure_ask(folder: Path, texts: Sequence[str]) -> list[Row]:
     return [
         Row("`ask` start-up + index build (empty stdin)", label, f"{startup:.2f} s"),
         Row(f"`ask --json` end to end, {len(lines)} questions", label, f"{total:.2f} s"),
-        Row("`ask` throughput incl. start-up", label, f"{including:.0f} q/s", f"≥ {ASK_TARGET_QPS:g} q/s",
-            verdict(including >= ASK_TARGET_QPS)),
-        Row("`ask` throughput excl. start-up", label, f"{excluding:.0f} q/s", f"≥ {ASK_TARGET_QPS:g} q/s",
-            verdict(excluding >= ASK_TARGET_QPS)),
+        Row(
+            "`ask` throughput incl. start-up",
+            label,
+            f"{including:.0f} q/s",
+            f"≥ {ASK_TARGET_QPS:g} q/s",
+            verdict(including >= ASK_TARGET_QPS),
+        ),
+        Row(
+            "`ask` throughput excl. start-up",
+            label,
+            f"{excluding:.0f} q/s",
+            f"≥ {ASK_TARGET_QPS:g} q/s",
+            verdict(excluding >= ASK_TARGET_QPS),
+        ),
     ]
 
 
@@ -314,8 +324,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += measure_ask(ask_folder, texts)
         rows += measure_word_tokenize(texts)
 
-    print(f"Knowledge engine speed: {len(texts)} labelled questions, {len(kb.entries)} real entries, "
-          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+    print(
+        f"Knowledge engine speed: {len(texts)} labelled questions, {len(kb.entries)} real entries, "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n"
+    )
     print(render(rows))
     return 0
 

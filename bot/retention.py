@@ -50,9 +50,9 @@ def purge_old_question_logs(
             batch = list(session.scalars(ids))
             if not batch:
                 break
-            session.execute(delete(QuestionLog).where(QuestionLog.id.in_(batch)).execution_options(
-                synchronize_session=False
-            ))
+            session.execute(
+                delete(QuestionLog).where(QuestionLog.id.in_(batch)).execution_options(synchronize_session=False)
+            )
         total += len(batch)
         if len(batch) < batch_size:
             break

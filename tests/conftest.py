@@ -19,6 +19,10 @@ from bot.settings import Settings
 from bot.storage.db import create_engine_for, make_sessionmaker
 from bot.storage.migrate import upgrade
 
+# The embedding model costs tens of milliseconds per question: tests run the engine lexically unless they pass a
+# model themselves (tests/kb/test_semantic.py).
+os.environ.setdefault("KB_SEMANTIC", "off")
+
 CATEGORY_VNEID = """\
 category: vneid
 title: Định danh điện tử VNeID

@@ -75,8 +75,10 @@ def telegram_webhook_route(application: Any, secret: str, path: str = TELEGRAM_W
     async def telegram_webhook(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8")
         if not hmac.compare_digest(given, expected):
-            log.warning("telegram webhook call with a missing or wrong secret from %s",
-                        request.client.host if request.client else "?")
+            log.warning(
+                "telegram webhook call with a missing or wrong secret from %s",
+                request.client.host if request.client else "?",
+            )
             return JSONResponse({"ok": False}, 401)
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
@@ -113,8 +115,7 @@ class HttpServer:
 
     def __init__(self, app: Starlette, *, host: str = "0.0.0.0", port: int = 8080) -> None:
         self.host, self.port = host, port
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                                access_log=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -146,9 +146,7 @@ _SEPARATORS = ("\n\n", "\n", " ")
 _MARGIN = 512  # below limit - margin, word-level packing trusts the additive estimate
 
 
-def _pack(
-    units: list[str], limit: int, length: Callable[[str], int], level: int, *, exact: bool = False
-) -> list[str]:
+def _pack(units: list[str], limit: int, length: Callable[[str], int], level: int, *, exact: bool = False) -> list[str]:
     # Rendering is line-local, so lengths add up exactly across paragraph and line separators; across
     # spaces (inside a line) markup may pair up, so near the limit the candidate is measured exactly.
     sep = _SEPARATORS[level]
@@ -195,9 +193,7 @@ def _split(text: str, limit: int, length: Callable[[str], int], level: int) -> l
     return out
 
 
-def split_message(
-    text: str, limit: int = TELEGRAM_LIMIT, *, length: Callable[[str], int] = utf16_len
-) -> list[str]:
+def split_message(text: str, limit: int = TELEGRAM_LIMIT, *, length: Callable[[str], int] = utf16_len) -> list[str]:
     """Split ``text`` into chunks of at most ``limit`` (as measured by ``length``).
 
     Splits on paragraph boundaries first, then lines, then words; a single word longer than the

@@ -114,8 +114,9 @@ def build_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMar
                 if 1 <= len(button.data.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
                     out.append(InlineKeyboardButton(label, callback_data=button.data))
                 else:
-                    log.warning("dropping button %r: callback data is %d bytes", label,
-                                len(button.data.encode("utf-8")))
+                    log.warning(
+                        "dropping button %r: callback data is %d bytes", label, len(button.data.encode("utf-8"))
+                    )
             elif button.url is not None and is_safe_url(button.url):
                 out.append(InlineKeyboardButton(label, url=button.url))
             else:
@@ -168,7 +169,10 @@ class TelegramSender(SequentialSender):
     ) -> SentMessage:
         try:
             message = await self.bot.send_message(
-                chat_id=chat_id, text=chunk, parse_mode=ParseMode.HTML, reply_markup=markup,
+                chat_id=chat_id,
+                text=chunk,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
                 link_preview_options=preview,
             )
         except BadRequest as err:
@@ -192,8 +196,12 @@ class TelegramSender(SequentialSender):
     ) -> SentMessage | None:
         try:
             await self.bot.edit_message_text(
-                chat_id=chat_id, message_id=int(str(reply.edit_message_id)), text=chunk,
-                parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=preview,
+                chat_id=chat_id,
+                message_id=int(str(reply.edit_message_id)),
+                text=chunk,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=preview,
             )
         except BadRequest as err:
             if _is_not_modified(err):

@@ -110,9 +110,12 @@ def kb_check(kb_path: Path, *, review_days: int = 180, today: dt.date | None = N
     """
     result = load_knowledge(kb_path)
     problems = list(result.problems)
+    calibration = ""
     if result.kb is not None:
-        problems += retrieval_warnings(SearchIndex(result.kb))
+        index = SearchIndex(result.kb)
+        problems += retrieval_warnings(index)
         problems += review_warnings(result.kb, today=today or dt.date.today(), review_days=review_days)
+        calibration = index.calibration.summary()
     if not Path(kb_path).exists():
         print(
             f'không tìm thấy thư mục tri thức "{kb_path}": hãy chạy lệnh trong thư mục dự án, hoặc chỉ rõ đường dẫn '
@@ -125,6 +128,8 @@ def kb_check(kb_path: Path, *, review_days: int = 180, today: dt.date | None = N
     warnings = len(problems) - errors
     entries = len(result.kb.entries) if result.kb else 0
     verdict = ("Có lỗi", "invalid") if errors else ("Hợp lệ", "valid")
+    if calibration:
+        print(calibration)
     print(
         f"{verdict[0]}: {entries} mục, {errors} lỗi, {warnings} cảnh báo "
         f"[{verdict[1]}: {entries} entries, {errors} errors, {warnings} warnings]"

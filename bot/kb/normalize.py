@@ -192,24 +192,18 @@ class Lexicon:
     fillers: tuple[str, ...]
     trailing_fillers: tuple[str, ...]
 
-    def extended(
-        self, abbreviations: Mapping[str, Sequence[str]], synonyms: Sequence[Sequence[str]]
-    ) -> Lexicon:
+    def extended(self, abbreviations: Mapping[str, Sequence[str]], synonyms: Sequence[Sequence[str]]) -> Lexicon:
         """A copy with a knowledge base's own abbreviations and synonym groups added (theirs win)."""
         merged = dict(self.abbreviations)
         merged.update({k: tuple(v) for k, v in abbreviations.items()})
-        return Lexicon(
-            merged, self.synonyms + tuple(tuple(g) for g in synonyms), self.fillers, self.trailing_fillers
-        )
+        return Lexicon(merged, self.synonyms + tuple(tuple(g) for g in synonyms), self.fillers, self.trailing_fillers)
 
 
 @lru_cache(maxsize=1)
 def builtin_lexicon() -> Lexicon:
     """The lexicon shipped with the engine (``bot/kb/data/abbreviations.yaml``)."""
     raw = yaml.safe_load(resources.files("bot.kb").joinpath("data/abbreviations.yaml").read_text("utf-8"))
-    abbreviations = {
-        str(k): tuple(v) if isinstance(v, list) else (str(v),) for k, v in raw["abbreviations"].items()
-    }
+    abbreviations = {str(k): tuple(v) if isinstance(v, list) else (str(v),) for k, v in raw["abbreviations"].items()}
     return Lexicon(
         abbreviations=abbreviations,
         synonyms=tuple(tuple(str(p) for p in group) for group in raw["synonyms"]),

@@ -15,6 +15,7 @@ context around it.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sys
@@ -27,9 +28,14 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot.kb.calibration import SHIPPED, Calibration, bank
+from bot.kb.calibration import calibrate as fit_calibration
 from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.normalize import Normalized, Normalizer, builtin_lexicon, strip_accents
 from bot.kb.result import Candidate, Decision, SearchResult
+from bot.kb.semantic import SemanticModel, shared_model
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 1000  # the rest of a longer message is ignored
 BM25_K1 = 1.2
@@ -41,6 +47,9 @@ TOPIC_SMOOTHING = 1.0  # pseudo-count pulling a rare word's topic toward the cat
 ACCENT_MISMATCH_CREDIT = 0.5  # a word typed with other diacritics than the entry's ("thẻ" vs "thế")
 CONTEXT_CLAUSE_WEIGHT = 0.4  # words outside the question-bearing clause of a long message
 LONG_MESSAGE_TOKENS = 14
+SEMANTIC_PHRASES = 6  # an entry's question and first variants are embedded; more add little and cost load time
+SEMANTIC_CANDIDATES = 8  # entries the embedding adds to the lexical candidates
+DIACRITIC_SHARE_FULL = 0.5  # share of words with marks at which a question counts as typed with diacritics
 _CLAUSE_SPLIT = re.compile(r"[.!?;:\n]+|,\s+(?=\S+\s+\S+\s+\S+)")
 _QUESTION_MARKERS = re.compile(
     r"\b(gi|sao|the nao|o dau|bao nhieu|bao lau|bao gio|khong|chua|co phai|duoc khong|nao|ai|can gi|hay khong)\b"
@@ -52,8 +61,23 @@ FEATURES = (
     "char_cov", "bm25_rel", "match_bm25_rel", "bm25_norm", "accents", "topic", "distinct_cov", "bias",
 )  # fmt: skip
 RANK_WEIGHTS = (
-    5.846, 1.841, 0.333, -2.488, 6.246, -4.523, 6.297, 3.552, 1.157, 11.214, 4.181, 2.348, 1.240, 2.923, 2.966,
-    -3.892, 0.000,
+    5.846,
+    1.841,
+    0.333,
+    -2.488,
+    6.246,
+    -4.523,
+    6.297,
+    3.552,
+    1.157,
+    11.214,
+    4.181,
+    2.348,
+    1.240,
+    2.923,
+    2.966,
+    -3.892,
+    0.000,
 )
 ACCEPT_FEATURES = (
     "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "char_cov", "bm25_norm",
@@ -62,10 +86,18 @@ ACCEPT_FEATURES = (
 # The sign each acceptance weight must keep, so that the model transfers to knowledge bases it was not fitted on.
 ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 0)
 ACCEPT_WEIGHTS = (
-    2.534, 0.112, 0.000, 0.000, 0.000, 0.000, 9.319, 1.048, -0.387, 0.000, -5.345,
+    2.534,
+    0.112,
+    0.000,
+    0.000,
+    0.000,
+    0.000,
+    9.319,
+    1.048,
+    -0.387,
+    0.000,
+    -5.345,
 )
-ANSWER_AT = 0.6
-SUGGEST_AT = 0.2
 
 
 @dataclass(frozen=True)
@@ -100,9 +132,7 @@ def _bigrams(tokens: Sequence[str]) -> list[str]:
 
 def _interned(norm: Normalized) -> Normalized:
     """The same text with every word interned: an index holds each distinct word once, not once per entry."""
-    return replace(
-        norm, tokens=tuple(map(sys.intern, norm.tokens)), stripped=tuple(map(sys.intern, norm.stripped))
-    )
+    return replace(norm, tokens=tuple(map(sys.intern, norm.tokens)), stripped=tuple(map(sys.intern, norm.stripped)))
 
 
 def _trigrams(tokens: Sequence[str]) -> set[str]:
@@ -159,7 +189,17 @@ def _bm25_postings(term_tf: list[dict[str, float]], idf: dict[str, float]) -> _P
 class SearchIndex:
     """An immutable index over one knowledge base; build it once, search it from any thread."""
 
-    def __init__(self, kb: KnowledgeBase, normalizer: Normalizer | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        normalizer: Normalizer | None = None,
+        *,
+        calibrate: bool = True,
+        semantic: SemanticModel | bool = True,
+    ) -> None:
+        """Index ``kb``. ``semantic``: True for the shared embedding model (if it loads), False for lexical
+        only, or a model to use. ``calibrate``: choose the fusion weight and the decision thresholds from ``kb``
+        itself."""
         self.kb = kb
         self.normalizer = normalizer or Normalizer(
             builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
@@ -256,6 +296,14 @@ class SearchIndex:
         gram_weights = np.array([self._gram_idf[g] for g in gram_terms])[np.array(rows, dtype=np.int64)]
         self._gram_postings = _Postings.build(rows, cols, gram_weights, gram_terms)
         self._gram_mass = np.array([sum(self._gram_idf[g] for g in grams) or 1.0 for grams in gram_sets])
+        self._entity_groups = self._exclusive_entities()
+        self._entry_entities = [self._entities(" ".join((e.question, *e.variants, *e.tags))) for e in self.entries]
+        self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
+        self.fusion_weight = 0.0  # chosen by calibration; 0 ranks lexically
+        self._embed_entries()
+        self.calibration = Calibration(*SHIPPED)
+        if calibrate:
+            self.recalibrate()
 
     def _topic_table(self, match_tf: list[dict[str, float]]) -> dict[str, np.ndarray]:
         """P(category | word) for every word of the questions, variants and tags, smoothed toward the prior."""
@@ -279,6 +327,98 @@ class SearchIndex:
                 total += dist * q.idf[t] * w
                 mass += q.idf[t] * w
         return total / mass if mass > 0 else total
+
+    def _embed_entries(self) -> None:
+        """Each entry's question and first variants as vectors (from the on-disk cache where possible), and one
+        mean vector per entry to pick semantic candidates."""
+        self._sem_rows: list[np.ndarray] = []
+        self._sem_centroids = np.zeros((0, 0), dtype=np.float32)
+        if self.semantic is None or not self.entries:
+            return
+        texts: list[str] = []
+        owner: list[int] = []
+        for i, entry in enumerate(self.entries):
+            for phrase in (entry.question, *entry.variants[: SEMANTIC_PHRASES - 1]):
+                texts.append(self.normalizer.normalize(phrase).text or phrase)
+                owner.append(i)
+        try:
+            vectors = self.semantic.embed(texts)
+        except Exception as exc:  # the engine must keep answering lexically
+            log.warning("entry embeddings failed, ranking lexically: %s", exc)
+            self.semantic = None
+            return
+        owners = np.array(owner)
+        self._sem_rows = [vectors[owners == i].astype(np.float16) for i in range(len(self.entries))]
+        centroids = np.stack([rows.astype(np.float32).mean(axis=0) for rows in self._sem_rows])
+        self._sem_centroids = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+
+    def _exclusive_entities(self) -> list[tuple[str, ...]]:
+        """The shipped groups of key entities that exclude each other, normalized like any text."""
+        groups = []
+        for group in bank()["exclusive_entities"]:
+            terms = tuple(dict.fromkeys(t for t in (self.normalizer.normalize(x).stripped_text for x in group) if t))
+            if len(terms) > 1:
+                groups.append(terms)
+        return groups
+
+    def _entities(self, text: str) -> tuple[frozenset[str], ...]:
+        """Per group, the key entities ``text`` names (a term inside a longer named term does not count)."""
+        padded = f" {self.normalizer.normalize(text).stripped_text} "
+        out = []
+        for group in self._entity_groups:
+            named = {t for t in group if f" {t} " in padded}
+            out.append(frozenset(t for t in named if not any(t != o and f" {t} " in f" {o} " for o in named)))
+        return tuple(out)
+
+    def contradicts(self, text: str, i: int) -> bool:
+        """True when ``text`` names a key entity and entry ``i`` names another of the same group but not it
+        (VNeID asked, VssID answered)."""
+        asked = self._entities(text)
+        for mine, theirs in zip(asked, self._entry_entities[i], strict=True):
+            if mine and theirs and not (mine & theirs):
+                return True
+        return False
+
+    def recalibrate(self) -> Calibration:
+        """Choose the fusion weight and the decision thresholds from this knowledge base itself (see
+        :mod:`bot.kb.calibration`)."""
+
+        def build(other: KnowledgeBase) -> SearchIndex:
+            return SearchIndex(other, self.normalizer, calibrate=False, semantic=self.semantic or False)
+
+        self.calibration = fit_calibration(self, build)
+        return self.calibration
+
+    def prepare_queries(self, texts: Sequence[str]) -> None:
+        """Embed questions ahead (cached on disk), so that searching them later costs no model time."""
+        if self.semantic is not None:
+            readings = [self.normalizer.normalize(t).text for t in texts]
+            self.semantic.embed([r for r in readings if r and self._semantic_share(r) > 0])
+
+    @staticmethod
+    def _semantic_share(text: str) -> float:
+        """How much the embedding is to be trusted for ``text``: the share of its words typed with diacritics,
+        relative to ordinary Vietnamese (where about half the words carry marks); 0 without any."""
+        words = text.split()
+        if not words:
+            return 0.0
+        marked = sum(1 for w in words if strip_accents(w) != w)
+        return min(1.0, marked / len(words) / DIACRITIC_SHARE_FULL)
+
+    def idf(self, word: str) -> float:
+        """The inverse document frequency of a word (accented or not); 0.0 for a word the base never uses."""
+        return self._idf.get(strip_accents(word), 0.0)
+
+    def words(self, text: str) -> list[str]:
+        """The normalized, accented words of ``text``."""
+        return list(self.normalizer.normalize(text).tokens)
+
+    def confidence_of(self, text: str) -> tuple[float, str | None]:
+        """The best candidate's confidence and id, before any decision."""
+        ranked = self.rank(text)
+        if not ranked:
+            return 0.0, None
+        return accept_probability(ranked, 0), self.entries[ranked[0].index].id
 
     # ----------------------------------------------------------------------------------------- query side
 
@@ -435,12 +575,12 @@ class SearchIndex:
         missing = [q.idf[t] for t in q.uni if t not in doc]
         return max(missing, default=0.0) / self._max_idf
 
-    def _candidates(self, q: _Query) -> dict[int, list[float]]:
+    def _candidates(self, q: _Query, extra: Sequence[int] = ()) -> dict[int, list[float]]:
         doc = self._bm25(q, self._doc_postings)
         match = self._bm25(q, self._match_postings)
         char = self._char(q)
         n = len(self.entries)
-        picked: set[int] = set()
+        picked: set[int] = set(extra)
         for scores, k in ((doc, LEXICAL_CANDIDATES), (char, CHAR_CANDIDATES)):
             top = np.argpartition(-scores, min(k, n - 1))[:k]
             picked.update(int(i) for i in top if scores[i] > 0)
@@ -476,14 +616,28 @@ class SearchIndex:
         clause_weights = self._clause_weights(text)
         readings = [(norm.tokens, norm.stripped)]
         readings += [(alt, tuple(strip_accents(t) for t in alt)) for alt in norm.alternatives]
+        share = self._semantic_share(norm.text) if self.semantic is not None and self.fusion_weight > 0 else 0.0
+        query_vector = self.semantic.embed_query(norm.text) if self.semantic is not None and share > 0 else None
+        extra: list[int] = []
+        if query_vector is not None:
+            centroid_scores = self._sem_centroids @ query_vector
+            k = min(SEMANTIC_CANDIDATES, len(self.entries))
+            extra = [int(i) for i in np.argpartition(-centroid_scores, k - 1)[:k]]
         best: dict[int, Ranked] = {}
         for tokens, stripped in readings:
             q = self._query(tokens, stripped, norm.typed_with_diacritics, clause_weights)
-            for i, f in self._candidates(q).items():
+            for i, f in self._candidates(q, extra).items():
                 score = _dot(RANK_WEIGHTS, f)
-                if i not in best or score > best[i].score:
-                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass)
-        return sorted(best.values(), key=lambda r: (-r.score, r.index))
+                if i not in best or score > best[i].lexical:
+                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, lexical=score)
+        ranked = list(best.values())
+        if query_vector is not None and ranked:
+            cosines = {
+                r.index: float((self._sem_rows[r.index].astype(np.float32) @ query_vector).max()) for r in ranked
+            }
+            top = max(cosines.values())
+            ranked = [replace(r, semantic=cosines[r.index] - top, share=share) for r in ranked]
+        return fuse(ranked, self.fusion_weight)
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
         """Find the entries that answer ``text``; decide whether to answer, suggest or decline."""
@@ -498,7 +652,22 @@ class SearchIndex:
             confidence = min(ceiling, accept_probability(ranked, k))
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
-        return SearchResult(query, normalized, _decide(candidates), tuple(candidates))
+        decision = self._decide(candidates)
+        if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], ranked[0].index):
+            # Never answer outright from an entry about another system or document than the one named: offer
+            # the candidates that do not contradict the question first.
+            decision = Decision.SUGGEST
+            fits = [c for c, r in zip(candidates, ranked, strict=False) if not self.contradicts(query, r.index)]
+            candidates = fits + [c for c in candidates if c not in fits]
+        return SearchResult(query, normalized, decision, tuple(candidates))
+
+    def _decide(self, candidates: Sequence[Candidate]) -> Decision:
+        cal = self.calibration
+        if not candidates or candidates[0].score < cal.suggest_at:
+            return Decision.DECLINE
+        if candidates[0].score < cal.answer_at:
+            return Decision.SUGGEST
+        return Decision.ANSWER
 
 
 @dataclass(frozen=True)
@@ -510,6 +679,15 @@ class Ranked:
     features: list[float]
     max_unmatched: float
     oov_mass: float
+    lexical: float = 0.0  # the lexical ranking score alone
+    semantic: float = 0.0  # embedding cosine minus the best candidate's (≤ 0; 0 when the signal did not run)
+    share: float = 0.0  # how far the embedding is trusted for this question (its share of words with diacritics)
+
+
+def fuse(ranked: Sequence[Ranked], weight: float) -> list[Ranked]:
+    """Candidates re-scored as lexical score + weight × trust × semantic gap, best first."""
+    out = [replace(r, score=r.lexical + weight * r.share * r.semantic) for r in ranked]
+    return sorted(out, key=lambda r: (-r.score, r.index))
 
 
 def accept_features(ranked: Sequence[Ranked], k: int) -> list[float]:
@@ -547,11 +725,3 @@ def _dot(weights: Sequence[float], values: Sequence[float]) -> float:
 def _sigmoid(x: float) -> float:
     x = max(-30.0, min(30.0, x))
     return round(1.0 / (1.0 + math.exp(-x)), 4)
-
-
-def _decide(candidates: Sequence[Candidate]) -> Decision:
-    if not candidates or candidates[0].score < SUGGEST_AT:
-        return Decision.DECLINE
-    if candidates[0].score < ANSWER_AT:
-        return Decision.SUGGEST
-    return Decision.ANSWER

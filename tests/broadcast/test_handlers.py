@@ -28,7 +28,12 @@ async def send(
 ) -> list[Reply]:
     """One message from ``user`` on the test channel; every button payload must fit 64 bytes."""
     msg = IncomingMessage(
-        channel="telegram", user_id=user, chat_id=user, text=text, button_data=data, is_staff=staff,
+        channel="telegram",
+        user_id=user,
+        chat_id=user,
+        text=text,
+        button_data=data,
+        is_staff=staff,
         message_id=message_id,
     )
     replies = await handle(msg, services)

@@ -103,8 +103,10 @@ def test_sigkill_mid_broadcast_then_restart_finishes_without_loss(tmp_path: Path
         second = spawn(tg, db_url, kb_dir, tmp_path, **extra)
         try:
             wait(
-                lambda: (s := service.broadcast_status(sessions=sessions, broadcast_id=bid)) is not None
-                and s.status == "done",
+                lambda: (
+                    (s := service.broadcast_status(sessions=sessions, broadcast_id=bid)) is not None
+                    and s.status == "done"
+                ),
                 40,
                 "the broadcast to finish after the restart",
             )
@@ -140,8 +142,10 @@ def test_two_sender_processes_share_one_broadcast_on_postgresql(postgres_url: st
             bid = service.create_broadcast(sessions=sessions, text="Cả hai tiến trình cùng gửi")
             assert bid is not None
             wait(
-                lambda: (s := service.broadcast_status(sessions=sessions, broadcast_id=bid)) is not None
-                and s.status == "done",
+                lambda: (
+                    (s := service.broadcast_status(sessions=sessions, broadcast_id=bid)) is not None
+                    and s.status == "done"
+                ),
                 40,
                 "the broadcast to finish",
             )

@@ -110,8 +110,10 @@ async def test_staff_broadcast_reaches_300_subscribers_exactly_once_under_the_ra
     assert "Đang bắt đầu gửi" in tg.visible_text(started)
     [row] = service.list_broadcasts(sessions=running.services.sessions, statuses=None)
     await tg.wait_for(
-        lambda: (s := service.broadcast_status(sessions=running.services.sessions, broadcast_id=row.id)) is not None
-        and s.status == "done",
+        lambda: (
+            (s := service.broadcast_status(sessions=running.services.sessions, broadcast_id=row.id)) is not None
+            and s.status == "done"
+        ),
         within=40,
     )
     await tg.wait_for(lambda: any("Đã gửi xong" in c.params.get("text", "") for c in tg.calls_to("sendmessage")))

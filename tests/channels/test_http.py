@@ -47,8 +47,7 @@ async def test_healthz_ok_and_unavailable(tmp_path: Path, kb_dir: Path) -> None:
     try:
         for services, status in ((healthy, 200), (broken, 503)):
             port = free_port()
-            server = HttpServer(build_http_app([health_route(services_health(services))]), host="127.0.0.1",
-                                port=port)
+            server = HttpServer(build_http_app([health_route(services_health(services))]), host="127.0.0.1", port=port)
             await server.start()
             try:
                 async with httpx.AsyncClient() as client:

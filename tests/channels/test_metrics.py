@@ -96,8 +96,9 @@ def decline_query(store: KnowledgeStore) -> str:
     pytest.skip(f"with the current search tuning none of {DECLINE_CANDIDATES} is declined")
 
 
-async def test_question_and_decline_move_the_counters(fake_telegram: FakeTelegram, kb_dir: Path,
-                                                      tmp_path: Path) -> None:
+async def test_question_and_decline_move_the_counters(
+    fake_telegram: FakeTelegram, kb_dir: Path, tmp_path: Path
+) -> None:
     tg = fake_telegram
     store = KnowledgeStore.open(kb_dir)
     answered = store.search(ANSWERED).decision.value

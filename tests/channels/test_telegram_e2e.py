@@ -170,7 +170,14 @@ async def test_question_with_and_without_diacritics(bot: RunningBot, question: s
 
 
 UNSURE_CANDIDATES = (
-    "đăng ký khai báo tạm", "tam tru tam vang", "vneid", "mật khẩu", "trẻ em", "bảo hiểm", "kích hoạt", "thẻ",
+    "đăng ký khai báo tạm",
+    "tam tru tam vang",
+    "vneid",
+    "mật khẩu",
+    "trẻ em",
+    "bảo hiểm",
+    "kích hoạt",
+    "thẻ",
 )
 
 
@@ -233,7 +240,7 @@ async def test_delete_my_data_with_confirm(bot: RunningBot) -> None:
         ("😀🎉🙏" * 10, texts.NO_WORDS[:30]),
         ("\u200b\u200c\u200d", None),
         ("<b>bold</b> *_[x](javascript:alert(1)) </a> &amp; &#0; vneid", None),
-        ("[click](https://evil.example/\"><b>) **", None),
+        ('[click](https://evil.example/"><b>) **', None),
     ],
 )
 async def test_hostile_input_gets_valid_polite_replies(bot: RunningBot, text: str, expected: str | None) -> None:
@@ -271,7 +278,10 @@ async def test_group_messages_only_when_addressed(bot: RunningBot) -> None:
     assert "Cách dùng" in tg.visible_text(command)
     tg.inject_message(chat_id=group, text="/help@other_bot", user_id=2004, chat_type="supergroup")
     followup = await bot.say(
-        group, "quên mật khẩu vneid", user_id=2005, chat_type="supergroup",
+        group,
+        "quên mật khẩu vneid",
+        user_id=2005,
+        chat_type="supergroup",
         reply_to_bot_message_id=reply.result["message_id"],
     )
     assert "Quên mật khẩu" in tg.visible_text(followup)
@@ -376,8 +386,11 @@ class _offline_bot:  # used as a context manager
 def _bot_command() -> list[str]:
     if (ROOT / "bot" / "__main__.py").exists():
         return [sys.executable, "-m", "bot", "run"]
-    return [sys.executable, "-c", "import sys; from bot.app import run; from bot.settings import Settings; "
-            "sys.exit(run(Settings()))"]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from bot.app import run; from bot.settings import Settings; sys.exit(run(Settings()))",
+    ]
 
 
 def _spawn(tg: FakeTelegram, kb_dir: Path, tmp_path: Path, port: int, **extra_env: str) -> subprocess.Popen[str]:

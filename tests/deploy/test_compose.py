@@ -261,7 +261,13 @@ def test_entry_point_answers_in_the_terminal_and_exits_cleanly(tmp_path: Path) -
     )
     command = [sys.executable, *RUN_COMMAND[1:]]
     done = subprocess.run(
-        command, input="/start\n", env=env, cwd=tmp_path, capture_output=True, text=True, encoding="utf-8",
+        command,
+        input="/start\n",
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
         timeout=120,
     )
     assert done.returncode == 0, done.stderr

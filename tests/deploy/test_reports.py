@@ -70,9 +70,7 @@ def seed_unanswered(sessions: sessionmaker[Session], now: dt.datetime) -> None:
         ask(s, "g", "Đăng ký kết hôn ở đâu", at=now - dt.timedelta(days=8))  # outside a 7-day window
 
 
-def test_unanswered_questions_are_grouped_most_frequent_first(
-    sessions: sessionmaker[Session], kb_dir: Path
-) -> None:
+def test_unanswered_questions_are_grouped_most_frequent_first(sessions: sessionmaker[Session], kb_dir: Path) -> None:
     seed_unanswered(sessions, NOW)
     store = KnowledgeStore.open(kb_dir)
     groups = reports.unanswered_report(sessionmaker=sessions, index=store.index, since=NOW - dt.timedelta(days=7))

@@ -38,8 +38,17 @@ _TAG = re.compile(r"<(/?)([a-zA-Z0-9-]*)((?:\s+[^<>]*)?)>")
 _HREF = re.compile(r"""^\s+href\s*=\s*"([^"<>]*)"\s*$|^\s+href\s*=\s*'([^'<>]*)'\s*$""")
 # Keys whose form values are plain strings even when they look like JSON (a text "123" stays "123").
 _STRING_KEYS = {
-    "text", "parse_mode", "callback_query_id", "url", "secret_token", "inline_message_id", "language_code",
-    "ip_address", "description", "short_description", "name",
+    "text",
+    "parse_mode",
+    "callback_query_id",
+    "url",
+    "secret_token",
+    "inline_message_id",
+    "language_code",
+    "ip_address",
+    "description",
+    "short_description",
+    "name",
 }
 
 
@@ -186,8 +195,9 @@ class FakeTelegram:
         """Start the server in a background thread and wait until it accepts connections."""
         self.port = self.port or free_port()
         app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off",
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app, host=self.host, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+        )
         self._server = uvicorn.Server(config)
         ready = threading.Event()
 
@@ -475,8 +485,9 @@ class FakeTelegram:
     async def _m_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook.get("url"):
             raise ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
-                "delete the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                "delete the webhook first",
             )
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
@@ -543,9 +554,7 @@ class FakeTelegram:
         last = self._chat_last_sent.get(chat_id)
         too_fast_chat = last is not None and now - last < 1.0 / limit.per_chat_per_second
         if too_fast_chat or len(self._sent_times) >= limit.global_per_second:
-            raise ApiError(
-                429, f"Too Many Requests: retry after {limit.retry_after}", retry_after=limit.retry_after
-            )
+            raise ApiError(429, f"Too Many Requests: retry after {limit.retry_after}", retry_after=limit.retry_after)
         self._sent_times.append(now)
         self._chat_last_sent[chat_id] = now
 
@@ -583,8 +592,9 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message to edit not found")
         if stored.text == visible and stored.markup == markup:
             raise ApiError(
-                400, "Bad Request: message is not modified: specified new message content and reply markup "
-                "are exactly the same as a current content and reply markup of the message"
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message",
             )
         stored.text, stored.markup = visible, markup
         return self._message(chat_id, message_id, visible, markup)
@@ -641,4 +651,3 @@ class FakeTelegram:
 
     def _m_logout(self, params: dict[str, Any]) -> bool:
         return True
-

@@ -113,8 +113,9 @@ class FakeZalo:
             Route("/v3.0/oa/message/cs", self._send, methods=["POST"]),
             Route("/v4/oa/access_token", self._refresh, methods=["POST"]),
         ])  # fmt: skip
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            app, host=self.host, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
 
         def run() -> None:
@@ -184,8 +185,9 @@ class FakeZalo:
 
     def _answer(self, user_id: str, message: Any, token: str, status: int, error: int, text: str) -> JSONResponse:
         with self._lock:
-            self.sends.append(SentCall(user_id, message if isinstance(message, dict) else {}, token, error,
-                                       time.monotonic()))
+            self.sends.append(
+                SentCall(user_id, message if isinstance(message, dict) else {}, token, error, time.monotonic())
+            )
         if error == 0:
             data = {"message_id": f"m{next(self._counter)}", "user_id": user_id}
             return JSONResponse({"data": data, "error": 0, "message": "Success"}, status)
@@ -238,8 +240,14 @@ class FakeZalo:
     async def _refresh(self, request: Request) -> JSONResponse:
         form = {k: v[0] for k, v in urllib.parse.parse_qs((await request.body()).decode()).items()}
         refresh_token = str(form.get("refresh_token", ""))
-        call = RefreshCall(refresh_token, str(form.get("app_id", "")), request.headers.get("secret_key", ""),
-                           str(form.get("grant_type", "")), 0, time.monotonic())
+        call = RefreshCall(
+            refresh_token,
+            str(form.get("app_id", "")),
+            request.headers.get("secret_key", ""),
+            str(form.get("grant_type", "")),
+            0,
+            time.monotonic(),
+        )
         if self.refresh_delay:
             await asyncio.sleep(self.refresh_delay)
         with self._lock:
@@ -255,15 +263,26 @@ class FakeZalo:
             call.error = error
             self.refreshes.append(call)
             if error:
-                return JSONResponse({"error": error, "error_name": "Invalid refresh token",
-                                     "error_description": "refresh token is invalid or used"}, 200)
+                return JSONResponse(
+                    {
+                        "error": error,
+                        "error_name": "Invalid refresh token",
+                        "error_description": "refresh token is invalid or used",
+                    },
+                    200,
+                )
             self.valid_refresh.discard(refresh_token)
             n = next(self._counter)
             self.access_token, self.refresh_token = f"access-{n}", f"refresh-{n}"
             self.valid_access.add(self.access_token)
             self.valid_refresh.add(self.refresh_token)
-            return JSONResponse({"access_token": self.access_token, "refresh_token": self.refresh_token,
-                                 "expires_in": str(self.expires_in)})
+            return JSONResponse(
+                {
+                    "access_token": self.access_token,
+                    "refresh_token": self.refresh_token,
+                    "expires_in": str(self.expires_in),
+                }
+            )
 
 
 def user_text_ok(message: Any) -> bool:
@@ -282,8 +301,15 @@ def zalo_signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str
     return "mac=" + hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode()).hexdigest()
 
 
-def text_event(app_id: str, user_id: str, text: str, msg_id: str, *, oa_id: str = "579745863508352884",
-               timestamp: str | None = None) -> dict[str, Any]:
+def text_event(
+    app_id: str,
+    user_id: str,
+    text: str,
+    msg_id: str,
+    *,
+    oa_id: str = "579745863508352884",
+    timestamp: str | None = None,
+) -> dict[str, Any]:
     """A ``user_send_text`` event."""
     return {
         "app_id": app_id,
@@ -296,8 +322,9 @@ def text_event(app_id: str, user_id: str, text: str, msg_id: str, *, oa_id: str 
     }
 
 
-def follow_event(app_id: str, user_id: str, name: str = "follow", *, oa_id: str = "579745863508352884",
-                 timestamp: str | None = None) -> dict[str, Any]:
+def follow_event(
+    app_id: str, user_id: str, name: str = "follow", *, oa_id: str = "579745863508352884", timestamp: str | None = None
+) -> dict[str, Any]:
     """A ``follow`` or ``unfollow`` event."""
     return {
         "app_id": app_id,
@@ -318,8 +345,9 @@ class SignedEvent:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def sign_event(event: dict[str, Any], *, app_id: str, secret: str, timestamp_from: str = "body",
-               prefix: str = "mac=") -> SignedEvent:
+def sign_event(
+    event: dict[str, Any], *, app_id: str, secret: str, timestamp_from: str = "body", prefix: str = "mac="
+) -> SignedEvent:
     """Sign ``event`` with the body's ``timestamp`` or with an ``X-ZEvent-Timestamp`` header."""
     body = json.dumps(event, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json"}
@@ -329,5 +357,5 @@ def sign_event(event: dict[str, Any], *, app_id: str, secret: str, timestamp_fro
     else:
         timestamp = str(event["timestamp"])
     signature = zalo_signature(app_id, body, timestamp, secret)
-    headers["X-ZEvent-Signature"] = prefix + signature[len("mac="):]
+    headers["X-ZEvent-Signature"] = prefix + signature[len("mac=") :]
     return SignedEvent(body, headers)

@@ -61,6 +61,7 @@ def test_kb_check_passes_and_fails(write_kb: WriteKb) -> None:
     good = _bot("kb", "check", "--kb", str(write_kb()))
     assert good.returncode == 0, good.stdout
     assert "0 lỗi" in good.stdout
+    assert "calibration: answer ≥" in good.stdout
     bad_folder = write_kb({"bad.yaml": "category: bad\ntitle: B\nentries:\n  - id: x\n    question: Q\n"})
     bad = _bot("kb", "check", "--kb", str(bad_folder))
     assert bad.returncode == 1

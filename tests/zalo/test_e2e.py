@@ -156,8 +156,11 @@ async def test_broadcast_reaches_only_in_window_subscribers(zalo_bot: ZaloBot) -
     notices = [c for c in zalo_bot.fake.delivered() if "Lịch tiêm chủng" in c.text]
     assert sorted(c.user_id for c in notices) == sorted(str(i) for i in fresh)
     with sessions() as session:
-        skipped = session.execute(select(Delivery.chat_id, Delivery.status, Delivery.reason)
-                                  .where(Delivery.broadcast_id == broadcast_id, Delivery.status == SKIPPED)).all()
+        skipped = session.execute(
+            select(Delivery.chat_id, Delivery.status, Delivery.reason).where(
+                Delivery.broadcast_id == broadcast_id, Delivery.status == SKIPPED
+            )
+        ).all()
     assert sorted(chat for chat, _, _ in skipped) == sorted(str(i) for i in stale)
     assert all(reason == texts.ZALO_SKIPPED_OUTSIDE_WINDOW for _, _, reason in skipped)
     assert status.skip_reasons == {texts.ZALO_SKIPPED_OUTSIDE_WINDOW: 2}

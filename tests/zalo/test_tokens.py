@@ -32,8 +32,9 @@ def make_tokens(db_url: str, fake: FakeZalo, **kwargs: object) -> ZaloTokens:
     """A token manager on a migrated database, seeded with the fake's first tokens."""
     upgrade(db_url)
     sessions = make_sessionmaker(create_engine_for(db_url))
-    tokens = ZaloTokens(sessions=sessions, app_id=fake.app_id, app_secret=fake.app_secret,
-                        oauth_base_url=fake.base_url, **kwargs)  # type: ignore[arg-type]
+    tokens = ZaloTokens(
+        sessions=sessions, app_id=fake.app_id, app_secret=fake.app_secret, oauth_base_url=fake.base_url, **kwargs
+    )  # type: ignore[arg-type]
     tokens.seed(fake.access_token, fake.refresh_token)
     return tokens
 
@@ -54,7 +55,11 @@ async def test_refresh_ahead_of_expiry_only_when_due(fake_zalo: FakeZalo, db_url
     assert [c.error for c in fake_zalo.refreshes] == [0]
     call = fake_zalo.refreshes[0]
     assert (call.refresh_token, call.app_id, call.secret_key, call.grant_type) == (
-        "refresh-0", fake_zalo.app_id, fake_zalo.app_secret, "refresh_token")
+        "refresh-0",
+        fake_zalo.app_id,
+        fake_zalo.app_secret,
+        "refresh_token",
+    )
     stored = tokens.load()
     assert stored.access_token == fake_zalo.access_token and stored.refresh_token == fake_zalo.refresh_token
     assert await tokens.access_token() == fake_zalo.access_token
@@ -65,8 +70,9 @@ async def test_refresh_ahead_of_expiry_only_when_due(fake_zalo: FakeZalo, db_url
     assert tokens.load().access_token == "access-new"
 
 
-async def test_refused_refresh_alerts_staff_once(fake_zalo: FakeZalo, sqlite_url: str,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+async def test_refused_refresh_alerts_staff_once(
+    fake_zalo: FakeZalo, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     alerts: list[TokenRefused] = []
 
     async def alert(err: TokenRefused) -> None:
@@ -117,8 +123,14 @@ def test_two_processes_racing_refresh_once(fake_zalo: FakeZalo, db_url: str, mod
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = [db_url, fake_zalo.base_url, fake_zalo.app_id, fake_zalo.app_secret, mode, str(start)]
     procs = [
-        subprocess.Popen([sys.executable, "-c", RACER, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     results = []
@@ -159,8 +171,9 @@ async def test_refused_refresh_is_sent_to_the_telegram_admins(fake_zalo: FakeZal
     from tests.fakes.telegram_api import FakeTelegram
     from tests.zalo.conftest import zalo_settings
 
-    settings = zalo_settings(fake_zalo, tmp_path, knowledge_dir=write_knowledge(tmp_path / "kb2"),
-                             admin_telegram_ids=frozenset({11, 22}))
+    settings = zalo_settings(
+        fake_zalo, tmp_path, knowledge_dir=write_knowledge(tmp_path / "kb2"), admin_telegram_ids=frozenset({11, 22})
+    )
     services = build_services(settings)
     with FakeTelegram() as tg:
         bot = Bot(tg.token, base_url=tg.base_url)

@@ -39,15 +39,23 @@ def test_signature_with_body_or_header_timestamp_and_optional_prefix() -> None:
     ) == "header"  # fmt: skip
     assert verify_signature(body=body_signed.body, signature=None, **check) is None
     assert verify_signature(body=body_signed.body, signature="mac=" + "0" * 64, **check) is None
-    assert verify_signature(body=body_signed.body, signature=body_signed.headers["X-ZEvent-Signature"],
-                            app_id="43", secret="s") is None
+    assert (
+        verify_signature(
+            body=body_signed.body, signature=body_signed.headers["X-ZEvent-Signature"], app_id="43", secret="s"
+        )
+        is None
+    )
     assert sign(app_id="a", body=b"{}", timestamp="1", secret="k") == hashlib.sha256(b"a{}1k").hexdigest()
 
 
 def test_events_become_plain_messages() -> None:
     typed = to_incoming(parse_event(text_event("42", "u1", "cài vneid", "m1")))
-    assert typed is not None and (typed.channel, typed.user_id, typed.chat_id, typed.text) == ("zalo", "u1", "u1",
-                                                                                              "cài vneid")
+    assert typed is not None and (typed.channel, typed.user_id, typed.chat_id, typed.text) == (
+        "zalo",
+        "u1",
+        "u1",
+        "cài vneid",
+    )
     tapped = to_incoming(parse_event(text_event("42", "u1", QUERY_PREFIX + "m:root", "m2")))
     assert tapped is not None and tapped.button_data == "m:root" and tapped.text is None
     follow = parse_event(follow_event("42", "u9"))
@@ -56,17 +64,22 @@ def test_events_become_plain_messages() -> None:
 
 
 def test_rendering_buttons_links_and_numbered_fallback() -> None:
-    reply = Reply(text="**Chào** bạn. [Nguồn](https://vneid.gov.vn)",
-                  buttons=((Button("Có", data="fb:1:1"), Button("Không", data="fb:1:0")),
-                           (Button("Trang chính thức", url="https://vneid.gov.vn"),)))
+    reply = Reply(
+        text="**Chào** bạn. [Nguồn](https://vneid.gov.vn)",
+        buttons=(
+            (Button("Có", data="fb:1:1"), Button("Không", data="fb:1:0")),
+            (Button("Trang chính thức", url="https://vneid.gov.vn"),),
+        ),
+    )
     [out] = render_reply(reply)
     assert out.message["text"] == "Chào bạn. Nguồn: https://vneid.gov.vn"
     buttons = out.message["attachment"]["payload"]["buttons"]
     assert [b["type"] for b in buttons] == ["oa.query.hide", "oa.query.hide", "oa.open.url"]
     assert buttons[0]["payload"] == QUERY_PREFIX + "fb:1:1" and buttons[2]["payload"] == {"url": "https://vneid.gov.vn"}
     assert out.fallback is not None and "1. Có\n2. Không" in out.fallback[0]["text"]
-    many = Reply(text="Chọn chủ đề", buttons=tuple((Button(f"Chủ đề {i}", data=f"m:cat:{i}"),)
-                                                 for i in range(MAX_BUTTONS + 1)))
+    many = Reply(
+        text="Chọn chủ đề", buttons=tuple((Button(f"Chủ đề {i}", data=f"m:cat:{i}"),) for i in range(MAX_BUTTONS + 1))
+    )
     [numbered] = render_reply(many)
     assert "attachment" not in numbered.message
     assert "6. Chủ đề 5" in numbered.message["text"] and "1, 2, 3, 4, 5 hoặc 6" in numbered.message["text"]
@@ -100,8 +113,14 @@ def test_telegram_and_zalo_run_together_in_one_process(tmp_path: Path) -> None:
             "ZALO_OAUTH_BASE_URL": zalo.base_url,
         }
         env.pop("TELEGRAM_WEBHOOK_URL", None)
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             tg.wait_for_sync(lambda: bool(tg.calls_to("getupdates", ok=None)) or proc.poll() is not None, 20)
             assert proc.poll() is None, "the bot exited"
@@ -111,8 +130,9 @@ def test_telegram_and_zalo_run_together_in_one_process(tmp_path: Path) -> None:
             status = 0
             while time.monotonic() < deadline and status != 200:
                 try:
-                    status = httpx.post(f"http://127.0.0.1:{port}/zalo/webhook", content=signed.body,
-                                        headers=signed.headers, timeout=5).status_code
+                    status = httpx.post(
+                        f"http://127.0.0.1:{port}/zalo/webhook", content=signed.body, headers=signed.headers, timeout=5
+                    ).status_code
                 except httpx.HTTPError:
                     time.sleep(0.05)
             assert status == 200

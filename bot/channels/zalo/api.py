@@ -119,9 +119,11 @@ def render_reply(reply: Reply, limit: int = ZALO_LIMIT) -> list[OutMessage]:
     if not buttons:
         return [OutMessage({"text": chunk}) for chunk in chunks]
     choices = numbered_choices(buttons)
-    as_text = [{"text": c} for c in split_message(f"{chunks[-1]}\n\n{choices}", limit, length=len)] if choices else [
-        {"text": chunks[-1]}
-    ]
+    as_text = (
+        [{"text": c} for c in split_message(f"{chunks[-1]}\n\n{choices}", limit, length=len)]
+        if choices
+        else [{"text": chunks[-1]}]
+    )
     head = [OutMessage({"text": chunk}) for chunk in chunks[:-1]]
     template = template_buttons(buttons)
     if template is None:

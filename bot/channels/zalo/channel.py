@@ -90,8 +90,9 @@ def to_incoming(event: ZaloEventIn) -> IncomingMessage | None:
                 channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id,
                 button_data=body[len(QUERY_PREFIX):], message_id=event.msg_id,
             )  # fmt: skip
-        return IncomingMessage(channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id, text=body,
-                               message_id=event.msg_id)
+        return IncomingMessage(
+            channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id, text=body, message_id=event.msg_id
+        )
     if event.name in NON_TEXT_EVENTS:
         return IncomingMessage(channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id, message_id=event.msg_id)
     return None
@@ -244,9 +245,7 @@ class ZaloChannel:
         if event.user_id is None:
             log.info("Zalo %s event without a user; acknowledged", event.name or "unnamed")
             return []
-        first = await asyncio.to_thread(
-            record_event, sessions=self.services.sessions, key=event.key, now=self.clock()
-        )
+        first = await asyncio.to_thread(record_event, sessions=self.services.sessions, key=event.key, now=self.clock())
         if not first:
             log.info("Zalo event %s arrived again; already processed", event.key)
             return []

@@ -317,8 +317,9 @@ class ZaloTokens:
         if self._alerted == refused:
             return
         self._alerted = refused
-        log.error("Zalo refused to refresh the OA access token (code %s: %s); new tokens are needed",
-                  err.code, err.reason)
+        log.error(
+            "Zalo refused to refresh the OA access token (code %s: %s); new tokens are needed", err.code, err.reason
+        )
         if self.on_refused is not None:
             try:
                 await self.on_refused(err)

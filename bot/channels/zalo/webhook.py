@@ -126,8 +126,10 @@ def zalo_webhook_route(
             header_timestamp=request.headers.get(TIMESTAMP_HEADER),
         )
         if source is None:
-            log.warning("zalo webhook call with a missing or wrong signature from %s",
-                        request.client.host if request.client else "?")
+            log.warning(
+                "zalo webhook call with a missing or wrong signature from %s",
+                request.client.host if request.client else "?",
+            )
             return JSONResponse({"error": "bad signature"}, 401)
         level = logging.DEBUG if source in _seen_sources else logging.INFO
         _seen_sources.add(source)

