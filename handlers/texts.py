@@ -259,8 +259,8 @@ FOLLOW_GREETING = (
     "Gõ /dangky để nhận thông báo mới của phường/xã qua Zalo."
 )
 BUTTON_FOLLOW_SUBSCRIBE = "🔔 Nhận thông báo (/dangky)"
-ZALO_CHOOSE_NUMBER = "Bạn gõ {numbers} để chọn."
-ZALO_OR = "hoặc"
+CHOOSE_NUMBER = "Bạn gõ {numbers} để chọn."  # channels without buttons: numbered choices
+CHOOSE_OR = "hoặc"
 ZALO_SKIPPED_OUTSIDE_WINDOW = (
     "Zalo chỉ cho gửi tin miễn phí tới người đã nhắn cho OA trong vòng 48 giờ; người này chưa tương tác gần đây"
 )

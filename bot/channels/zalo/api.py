@@ -101,8 +101,8 @@ def numbered_choices(buttons: list[Button]) -> str:
             lines.append(f"{count}. {_title(b.label)}")
     if count:
         numbers = [str(n) for n in range(1, count + 1)]
-        spoken = numbers[0] if count == 1 else ", ".join(numbers[:-1]) + f" {texts.ZALO_OR} {numbers[-1]}"
-        lines.append(texts.ZALO_CHOOSE_NUMBER.format(numbers=spoken))
+        spoken = numbers[0] if count == 1 else ", ".join(numbers[:-1]) + f" {texts.CHOOSE_OR} {numbers[-1]}"
+        lines.append(texts.CHOOSE_NUMBER.format(numbers=spoken))
     return "\n".join(lines)
 
 
