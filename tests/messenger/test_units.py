@@ -100,7 +100,9 @@ def test_short_labels_become_quick_replies_as_they_are() -> None:
 
 
 def test_long_labels_are_written_out_numbered_and_quick_replies_carry_numbers() -> None:
-    labels = ["Làm thế nào để cấp lại thẻ căn cước khi bị mất?", "Đăng ký khai sinh trực tuyến", "Không phải các câu trên"]
+    labels = [
+        "Làm thế nào để cấp lại thẻ căn cước khi bị mất?", "Đăng ký khai sinh trực tuyến", "Không phải các câu trên",
+    ]
     reply = Reply(text="Có phải bạn muốn hỏi:", buttons=tuple((Button(label, data=f"a:{n}"),) for n, label in
                                                              enumerate(labels)))
     [message] = render_reply(reply)

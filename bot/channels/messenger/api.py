@@ -76,7 +76,8 @@ def quick_replies(buttons: list[Button]) -> tuple[list[dict[str, str]], str]:
 
 def link_lines(buttons: list[Button]) -> str:
     """Link buttons written out as ``label: url`` lines (unsafe links dropped)."""
-    return "\n".join(f"{' '.join(b.label.split())}: {b.url}" for b in buttons if b.url is not None and is_safe_url(b.url))
+    links = [b for b in buttons if b.url is not None and is_safe_url(b.url)]
+    return "\n".join(f"{' '.join(b.label.split())}: {b.url}" for b in links)
 
 
 def render_reply(reply: Reply, limit: int = TEXT_LIMIT) -> list[dict[str, Any]]:
@@ -96,9 +97,11 @@ def render_reply(reply: Reply, limit: int = TEXT_LIMIT) -> list[dict[str, Any]]:
 def to_delivery_error(status: int, body: Any) -> DeliveryError:
     """Map a failed Send API answer to the channel-neutral delivery error (Meta's code kept)."""
     error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) and isinstance(error.get("code"), int) else None
-    sub = error.get("error_subcode") if isinstance(error, dict) and isinstance(error.get("error_subcode"), int) else None
-    message = str(error.get("message")) if isinstance(error, dict) and error.get("message") else f"HTTP {status}"
+    if not isinstance(error, dict):
+        error = {}
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    sub = error.get("error_subcode") if isinstance(error.get("error_subcode"), int) else None
+    message = str(error.get("message") or f"HTTP {status}")
     reason = f"Messenger error {code}/{sub}: {message}" if code is not None else f"Messenger: {message}"
     if code in TOKEN_CODES:
         return MessengerTokenError(reason, code=code)
@@ -141,7 +144,9 @@ class GraphApi:
             metrics.rate_limited(CHANNEL)
         raise error
 
-    async def send_message(self, psid: str, message: dict[str, Any], *, messaging_type: str = "RESPONSE") -> SentMessage:
+    async def send_message(
+        self, psid: str, message: dict[str, Any], *, messaging_type: str = "RESPONSE"
+    ) -> SentMessage:
         """Send one message to the page-scoped id ``psid``."""
         body = await self._post({"recipient": {"id": psid}, "messaging_type": messaging_type, "message": message})
         message_id = body.get("message_id")
