@@ -269,3 +269,10 @@ ZALO_REFRESH_REFUSED = (
     "gửi được tin nhắn cho đến khi quản trị viên cấp mã mới (ZALO_OA_ACCESS_TOKEN, ZALO_OA_REFRESH_TOKEN) "
     "và khởi động lại Trợ lý số."
 )
+MESSENGER_SKIPPED_OUTSIDE_WINDOW = (
+    "Messenger chỉ cho trang gửi tin tới người đã nhắn cho trang trong vòng 24 giờ; người này chưa nhắn gần đây"
+)
+MESSENGER_TOKEN_REFUSED = (
+    "⚠️ Facebook từ chối mã truy cập của trang ({reason}). Trợ lý số trên Messenger sẽ không gửi được tin nhắn "
+    "cho đến khi quản trị viên tạo mã mới cho trang, đặt vào MESSENGER_PAGE_ACCESS_TOKEN và khởi động lại Trợ lý số."
+)
