@@ -1,10 +1,10 @@
-"""The composition root: settings → logging → services → channels (terminal, or Telegram + HTTP server).
+"""The composition root: settings → logging → services → channels.
 
-``run(settings)`` picks the mode from the settings (INTERFACE §2 ``run``): no token → terminal chat; a token →
-Telegram long polling; a token and ``TELEGRAM_WEBHOOK_URL`` → webhook. With Zalo configured (``ZALO_APP_ID`` and
-a token) the Zalo OA webhook joins the same HTTP server, or runs alone without a Telegram token. In every
-server mode one HTTP server serves ``/healthz`` and ``/metrics`` (and the webhooks), the knowledge folder is
-watched for edits, and SIGTERM/SIGINT stop everything cleanly with exit code 0.
+``run(settings)`` starts every channel the settings configure (``bot.channels.registry``) through one path,
+:func:`serve`: each channel is built with a :class:`~bot.channel.ChannelHost`, its routes join one HTTP server
+(with ``/healthz`` and ``/metrics``), its gateway and eligibility rule feed one broadcast runtime, the knowledge
+folder is watched once, and SIGTERM/SIGINT stop everything cleanly with exit code 0. With no channel configured
+(no Telegram token, no Zalo credentials) the terminal chat opens instead.
 """
 
 from __future__ import annotations
@@ -14,40 +14,32 @@ import contextlib
 import inspect
 import logging
 import signal
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
 from starlette.routing import BaseRoute
 
-from bot.channels.http import (
-    TELEGRAM_WEBHOOK_PATH,
-    HttpServer,
-    build_http_app,
-    health_route,
-    metrics_route,
-    telegram_webhook_route,
-    telegram_webhook_secret,
-)
+from bot.channel import Channel, ChannelHost, Gateway, Handle
+from bot.channels.http import HttpServer, build_http_app, health_route, metrics_route
+from bot.channels.registry import configured_channels
 from bot.kb.store import ReloadOutcome
-from bot.logs import configure_logging
-from bot.messages import DeliveryError
+from bot.logs import configure_logging, register_secret
+from bot.messages import DeliveryError, IncomingMessage, Reply
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]  # the update types the bot handles
+ADMIN_CHANNEL = "telegram"  # ADMIN_TELEGRAM_IDS are Telegram user ids
 
 
 def run(settings: Settings) -> int:
-    """Start the bot in the mode the settings ask for; return the process exit code."""
-    from bot.channels.http import telegram_webhook_secret
-
-    secrets = [telegram_webhook_secret(settings)] if settings.telegram_bot_token else []
-    configure_logging(settings, extra_secrets=secrets)
+    """Start the bot with every configured channel (or the terminal chat); return the process exit code."""
+    configure_logging(settings)
     from bot.services import build_services
 
     services = build_services(settings)
-    if settings.telegram_bot_token is None and not settings.zalo_enabled:
+    if not configured_channels(settings):
         try:
             from bot.channels.terminal import run_terminal
 
@@ -58,9 +50,7 @@ def run(settings: Settings) -> int:
         finally:
             services.close()
     try:
-        if settings.telegram_bot_token is None:
-            return asyncio.run(serve_zalo(settings, services))
-        return asyncio.run(serve_telegram(settings, services))
+        return asyncio.run(serve(settings, services))
     except KeyboardInterrupt:
         return 0
 
@@ -116,6 +106,132 @@ async def _stop_watcher(watcher: asyncio.Task[None] | None) -> None:
             await watcher
 
 
+def staff_alerter(settings: Settings, services: Any, gateways: Mapping[str, Gateway]) -> Any:
+    """``alert_staff(text)``: tell every admin and staff-table member on the channels that are running.
+
+    ``gateways`` is read at call time, so channels built after the alerter are reached too.
+    """
+
+    async def tell(replies: list[Reply]) -> None:
+        from bot.broadcast.service import list_staff
+
+        chats = [(ADMIN_CHANNEL, str(admin)) for admin in sorted(settings.admin_telegram_ids)]
+        try:
+            listed = await asyncio.to_thread(list_staff, sessions=services.sessions)
+        except Exception:
+            log.exception("could not read the staff table for an alert")
+            listed = []
+        chats += [chat for chat in listed if chat not in chats]
+        for channel, chat_id in chats:
+            gateway = gateways.get(channel)
+            if gateway is None:
+                continue
+            try:
+                await gateway.send(chat_id, replies)
+            except DeliveryError as err:
+                log.warning("could not alert staff %s on %s: %s", chat_id, channel, err.reason)
+
+    async def alert_staff(text_or_replies: str | list[Reply]) -> None:
+        replies = [Reply(text=text_or_replies)] if isinstance(text_or_replies, str) else text_or_replies
+        await tell(replies)
+
+    return alert_staff
+
+
+def routing(services: Any, handle: Any = None) -> Handle:
+    """The host's ``handle(msg)``: ``handlers.routes.handle`` (or a replacement taking ``(msg, services)``)."""
+    if handle is None:
+        from handlers.routes import handle as routes_handle
+
+        handle = routes_handle
+
+    async def route(msg: IncomingMessage) -> list[Reply]:
+        result = handle(msg, services)
+        if inspect.isawaitable(result):
+            result = await result
+        return list(result)
+
+    return route
+
+
+async def serve(
+    settings: Settings,
+    services: Any,
+    *,
+    stop: asyncio.Event | None = None,
+    host: str = "0.0.0.0",
+    handle: Any = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    only: frozenset[str] | None = None,
+) -> int:
+    """Run every configured channel, the HTTP server and broadcasting until ``stop`` is set or SIGTERM/SIGINT.
+
+    ``handle`` replaces ``handlers.routes.handle`` (benchmarks measure a channel alone with it); ``options``
+    tunes channels (see :class:`~bot.channel.ChannelHost`); ``only`` restricts the channels started.
+    """
+    from bot.broadcast.runtime import start_broadcasting
+    from handlers.broadcast_staff import VIEWS
+    from handlers.staff import reload_report
+
+    stop = stop or asyncio.Event()
+    installed = _catch_signals(stop)
+    gateways: dict[str, Gateway] = {}
+    alert_staff = staff_alerter(settings, services, gateways)
+    channel_host = ChannelHost(services=services, handle=routing(services, handle), alert_staff=alert_staff,
+                               options=options or {})
+    channels: list[Channel] = []
+    started: list[Channel] = []
+    server: HttpServer | None = None
+    watcher: asyncio.Task[None] | None = None
+    broadcasting = None
+    code = 0
+
+    async def tell_staff(outcome: ReloadOutcome) -> None:
+        """An edit on disk was refused: staff get the file:line problems (the old base stays live)."""
+        if not outcome.ok:
+            await alert_staff(reload_report(outcome))
+
+    try:
+        for spec in configured_channels(settings, only):
+            channel = spec.build(settings, channel_host)
+            channels.append(channel)
+            gateways[channel.name] = channel.gateway
+            for secret in channel.secrets():
+                register_secret(secret)
+        routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route()]
+        for channel in channels:
+            routes.extend(channel.routes())
+        server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
+        watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
+        for channel in channels:
+            started.append(channel)
+            await channel.start()
+        await server.start()
+        broadcasting = await start_broadcasting(
+            services, gateways, VIEWS, eligibility={c.name: c.eligibility for c in channels}
+        )
+        log.info("serving %s", ", ".join(c.name for c in channels) or "no channel")
+        await stop.wait()
+        log.info("stopping")
+    except Exception:
+        log.exception("the bot stopped because of an error")
+        code = 1
+    finally:
+        if broadcasting is not None:
+            await broadcasting.stop()
+        if server is not None:
+            await server.stop()
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping the %s channel failed", channel.name)
+        await _stop_watcher(watcher)
+        services.close()
+        _release_signals(installed)
+    return code
+
+
 async def serve_telegram(
     settings: Settings,
     services: Any,
@@ -125,128 +241,9 @@ async def serve_telegram(
     concurrent_updates: int = 16,
     handle: Any = None,
 ) -> int:
-    """Run Telegram (polling or webhook) and the HTTP server until ``stop`` is set or SIGTERM/SIGINT.
-
-    ``handle`` replaces ``handlers.routes.handle`` (benchmarks measure the channel alone with it).
-    """
-    from bot.channels.telegram import TelegramChannel, TelegramSender
-    from handlers.staff import reload_report
-
-    stop = stop or asyncio.Event()
-    installed = _catch_signals(stop)
-
-    watcher: asyncio.Task[None] | None = None
-
-    async def post_init(application: Any) -> None:
-        nonlocal watcher
-        staff_sender = TelegramSender(application.bot)
-
-        async def tell_staff(outcome: ReloadOutcome) -> None:
-            """An edit on disk was refused: the staff chat gets the file:line problems (the old base stays live)."""
-            if outcome.ok:
-                return
-            for admin in sorted(settings.admin_telegram_ids):
-                try:
-                    await staff_sender.send(str(admin), reload_report(outcome))
-                except DeliveryError as err:
-                    log.warning("could not tell staff %s about a refused knowledge edit: %s", admin, err.reason)
-
-        watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
-
-    async def post_shutdown(application: Any) -> None:
-        await _stop_watcher(watcher)
-        services.close()
-
-    webhook = settings.telegram_webhook_url
-    channel = TelegramChannel(settings, services, handle=handle, post_init=post_init, post_shutdown=post_shutdown)
-    application = channel.build_application(webhook=webhook is not None, concurrent_updates=concurrent_updates)
-    routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route()]
-    zalo = _zalo_channel(settings, services, handle, TelegramSender(application.bot)) if settings.zalo_enabled else None
-    if zalo is not None:
-        routes.extend(zalo.routes())
-    secret = ""
-    if webhook is not None:
-        secret = telegram_webhook_secret(settings)
-        routes.append(telegram_webhook_route(application, secret))
-    server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
-
-    code = 0
-    broadcasting = None
-    try:
-        await application.initialize()
-        if application.post_init is not None:  # what run_polling would do; we run the lifecycle ourselves
-            await application.post_init(application)
-        if zalo is not None:
-            await zalo.start()  # tokens stored before the webhook can deliver events
-        await server.start()
-        await application.start()
-        senders: dict[str, Any] = {"telegram": TelegramSender(application.bot)}
-        eligibility: dict[str, Any] = {}
-        if zalo is not None:
-            senders["zalo"], eligibility["zalo"] = zalo.sender, zalo.eligibility
-        broadcasting = await _start_broadcasting(services, senders, eligibility)
-        if webhook is not None:
-            url = webhook.rstrip("/")
-            if not url.endswith(TELEGRAM_WEBHOOK_PATH):
-                url += TELEGRAM_WEBHOOK_PATH
-            await application.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-            log.info("Telegram webhook mode")
-        else:
-            assert application.updater is not None
-            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            log.info("Telegram long-polling mode")
-        await stop.wait()
-        log.info("stopping")
-    except Exception:
-        log.exception("the bot stopped because of an error")
-        code = 1
-    finally:
-        if broadcasting is not None:
-            await broadcasting.stop()
-        await server.stop()
-        if zalo is not None:
-            await zalo.stop()
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        with contextlib.suppress(Exception):
-            await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
-        _release_signals(installed)
-    return code
-
-
-
-# ----- Zalo OA (issue 6) -----------------------------------------------------------------------------------
-
-
-def _zalo_channel(settings: Settings, services: Any, handle: Any = None, alert_sender: Any = None) -> Any:
-    """The Zalo channel; a refused token refresh is told to the Telegram admins when ``alert_sender`` is given."""
-    from bot.channels.zalo.channel import ZaloChannel
-    from bot.messages import DeliveryError, Reply
-    from handlers import texts
-
-    async def alert(err: Any) -> None:
-        if alert_sender is None:
-            return  # the token manager has logged it at ERROR
-        reply = Reply(text=texts.ZALO_REFRESH_REFUSED.format(code=err.code, reason=err.reason))
-        for admin in sorted(settings.admin_telegram_ids):
-            try:
-                await alert_sender.send(str(admin), [reply])
-            except DeliveryError as failure:
-                log.warning("could not alert admin %s about the Zalo token: %s", admin, failure.reason)
-
-    return ZaloChannel(settings, services, handle=handle, on_refused=alert)
-
-
-async def _start_broadcasting(services: Any, senders: dict[str, Any], eligibility: dict[str, Any]) -> Any:
-    """Start the broadcast runtime with the handlers' views and each channel's eligibility rule."""
-    from bot.broadcast.runtime import start_broadcasting
-    from handlers.broadcast_staff import VIEWS
-
-    return await start_broadcasting(services, senders, VIEWS, eligibility=eligibility)
+    """:func:`serve` with Telegram's ``concurrent_updates`` (tests and benchmarks)."""
+    options = {"telegram": {"concurrent_updates": concurrent_updates}}
+    return await serve(settings, services, stop=stop, host=host, handle=handle, options=options)
 
 
 async def serve_zalo(
@@ -257,32 +254,5 @@ async def serve_zalo(
     host: str = "0.0.0.0",
     handle: Any = None,
 ) -> int:
-    """Run the Zalo OA channel alone (no Telegram token) with the HTTP server until ``stop`` or SIGTERM/SIGINT."""
-    stop = stop or asyncio.Event()
-    installed = _catch_signals(stop)
-    zalo = _zalo_channel(settings, services, handle)
-    routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route(), *zalo.routes()]
-    server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
-    watcher: asyncio.Task[None] | None = None
-    broadcasting = None
-    code = 0
-    try:
-        watcher = asyncio.create_task(services.knowledge.watch(), name="knowledge-watcher")
-        await zalo.start()  # tokens stored before the webhook can deliver events
-        await server.start()
-        broadcasting = await _start_broadcasting(services, {"zalo": zalo.sender}, {"zalo": zalo.eligibility})
-        log.info("Zalo OA mode (no TELEGRAM_BOT_TOKEN)")
-        await stop.wait()
-        log.info("stopping")
-    except Exception:
-        log.exception("the bot stopped because of an error")
-        code = 1
-    finally:
-        if broadcasting is not None:
-            await broadcasting.stop()
-        await server.stop()
-        await zalo.stop()
-        await _stop_watcher(watcher)
-        services.close()
-        _release_signals(installed)
-    return code
+    """:func:`serve` restricted to the Zalo channel (tests)."""
+    return await serve(settings, services, stop=stop, host=host, handle=handle, only=frozenset({"zalo"}))

@@ -9,12 +9,13 @@ Every update becomes an :class:`~bot.messages.IncomingMessage`; ``handlers.route
 from __future__ import annotations
 
 import asyncio
-import inspect
+import contextlib
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from starlette.routing import BaseRoute
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -37,7 +38,10 @@ from telegram.ext import (
 )
 
 from bot import metrics
+from bot.channel import ChannelHost
+from bot.channels.http import TELEGRAM_WEBHOOK_PATH, telegram_webhook_route, telegram_webhook_secret
 from bot.channels.render import TELEGRAM_LIMIT, is_safe_url, render_plain, render_telegram
+from bot.gateway import OutboundGateway
 from bot.messages import (
     Button,
     DeliveryError,
@@ -57,13 +61,12 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
+ALLOWED_UPDATES = ["message", "callback_query"]  # the update types the bot handles
 
 # INTERFACE §4; descriptions are what citizens see in Telegram's command menu.
 PUBLIC_COMMANDS = texts.COMMAND_MENU
 STAFF_COMMANDS = texts.STAFF_COMMAND_MENU
 
-Handle = Callable[[IncomingMessage, Any], "Awaitable[list[Reply]] | list[Reply]"]
-Hook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
 TgApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -203,23 +206,73 @@ class TelegramSender(SequentialSender):
 
 
 class TelegramChannel:
-    """Turns PTB updates into plain messages, calls the routing handler and delivers its replies."""
+    """The Telegram channel (see :mod:`bot.channel`): PTB updates → plain messages → the routing table → gateway.
 
-    def __init__(
-        self,
-        settings: Settings,
-        services: Any,
-        *,
-        handle: Handle | None = None,
-        post_init: Hook | None = None,
-        post_shutdown: Hook | None = None,
-    ) -> None:
+    Long polling by default; with ``TELEGRAM_WEBHOOK_URL`` the Bot API posts updates to
+    :data:`~bot.channels.http.TELEGRAM_WEBHOOK_PATH` on the shared HTTP server.
+    """
+
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, host: ChannelHost, *, concurrent_updates: int = 16) -> None:
         self.settings = settings
-        self.services = services
-        self._handle = handle
-        self._post_init_extra = post_init
-        self._post_shutdown_extra = post_shutdown
+        self.host = host
+        self.services = host.services
+        self.webhook_url = settings.telegram_webhook_url
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and its users
+        self.application = self.build_application(webhook=self.webhook_url is not None,
+                                                  concurrent_updates=concurrent_updates)
+        self._gateway = OutboundGateway(TelegramSender(self.application.bot))
+        self._secret = telegram_webhook_secret(settings) if self.webhook_url is not None else ""
+
+    # ----- the channel contract ----------------------------------------------------------------------------
+
+    @property
+    def gateway(self) -> OutboundGateway:
+        """Every message to Telegram leaves through this gateway."""
+        return self._gateway
+
+    def routes(self) -> list[BaseRoute]:
+        """The webhook route in webhook mode; nothing when polling."""
+        if self.webhook_url is None:
+            return []
+        return [telegram_webhook_route(self.application, self._secret)]
+
+    def secrets(self) -> list[str]:
+        """The webhook secret (derived from the token when not set)."""
+        return [self._secret] if self._secret else []
+
+    async def eligibility(self, chat_id: str) -> str | None:
+        """Telegram lets a bot write to anyone who started it: always eligible."""
+        return None
+
+    async def start(self) -> None:
+        """Initialize the Application, publish the command menu, then poll or set the webhook."""
+        application = self.application
+        await application.initialize()
+        await self.set_commands(application)
+        await application.start()
+        if self.webhook_url is not None:
+            url = self.webhook_url.rstrip("/")
+            if not url.endswith(TELEGRAM_WEBHOOK_PATH):
+                url += TELEGRAM_WEBHOOK_PATH
+            await application.bot.set_webhook(url=url, secret_token=self._secret, allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram webhook mode")
+        else:
+            assert application.updater is not None
+            await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            log.info("Telegram long-polling mode")
+
+    async def stop(self) -> None:
+        """Stop polling and the Application (whatever part of :meth:`start` ran)."""
+        application = self.application
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        with contextlib.suppress(Exception):
+            await application.shutdown()
+        await self._gateway.close()
 
     # ----- building ----------------------------------------------------------------------------------------
 
@@ -235,8 +288,6 @@ class TelegramChannel:
             .base_url(self.settings.telegram_api_base_url)
             .base_file_url(file_base_url(self.settings.telegram_api_base_url))
             .concurrent_updates(concurrent_updates)
-            .post_init(self._post_init)
-            .post_shutdown(self._post_shutdown)
         )
         if webhook:
             builder = builder.updater(None)
@@ -250,15 +301,6 @@ class TelegramChannel:
         application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & chats, self.on_message))
         application.add_handler(CallbackQueryHandler(self.on_button))
         application.add_error_handler(self.on_error)
-
-    async def _post_init(self, application: TgApplication) -> None:
-        await self.set_commands(application)
-        if self._post_init_extra is not None:
-            await self._post_init_extra(application)
-
-    async def _post_shutdown(self, application: TgApplication) -> None:
-        if self._post_shutdown_extra is not None:
-            await self._post_shutdown_extra(application)
 
     async def set_commands(self, application: TgApplication) -> None:
         """Publish the command menu (staff commands only in the admins' private chats)."""
@@ -358,7 +400,7 @@ class TelegramChannel:
         bot = context.bot
         msg = self.incoming_from_message(update, bot.id, bot.username or "")
         if msg is not None:
-            await self.process(msg, bot)
+            await self.process(msg)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a button press; the callback query is always answered."""
@@ -369,7 +411,7 @@ class TelegramChannel:
         try:
             msg = self.incoming_from_button(update)
             if msg is not None:
-                await self.process(msg, context.bot)
+                await self.process(msg)
         finally:
             await answered
 
@@ -379,14 +421,14 @@ class TelegramChannel:
         except TelegramError as err:
             log.info("answerCallbackQuery failed: %s", err.message)
 
-    async def process(self, msg: IncomingMessage, bot: Any) -> list[SentMessage]:
+    async def process(self, msg: IncomingMessage) -> list[SentMessage]:
         """Route one plain message and deliver the replies (in order, one update per chat at a time)."""
         lock, users = self._chat_locks.get(msg.chat_id, (asyncio.Lock(), 0))
         self._chat_locks[msg.chat_id] = (lock, users + 1)
         try:
             async with lock:
-                replies = await self.call_handle(msg)
-                return await self.deliver(bot, msg.chat_id, replies)
+                replies = await self.host.handle(msg)
+                return await self.deliver(msg.chat_id, replies)
         finally:
             lock, users = self._chat_locks[msg.chat_id]
             if users <= 1:
@@ -394,25 +436,12 @@ class TelegramChannel:
             else:
                 self._chat_locks[msg.chat_id] = (lock, users - 1)
 
-    async def call_handle(self, msg: IncomingMessage) -> list[Reply]:
-        """Call the routing handler (sync or async)."""
-        handle = self._handle
-        if handle is None:
-            from handlers.routes import handle as routes_handle
-
-            handle = self._handle = routes_handle
-        result = handle(msg, self.services)
-        if inspect.isawaitable(result):
-            result = await result
-        return list(result)
-
-    async def deliver(self, bot: Any, chat_id: str, replies: Sequence[Reply]) -> list[SentMessage]:
-        """Send replies; a blocked chat or a refused message is logged, not raised."""
-        sender = TelegramSender(bot)
+    async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> list[SentMessage]:
+        """Send replies through the gateway; a blocked chat or a refused message is logged, not raised."""
         sent: list[SentMessage] = []
         for reply in replies:
             try:
-                sent.extend(await sender.send_reply(chat_id, reply))
+                sent.extend(await self._gateway.send(chat_id, [reply]))
             except RecipientBlocked:
                 log.info("chat %s blocked the bot; reply dropped", chat_id)
                 break

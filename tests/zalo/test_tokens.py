@@ -148,8 +148,11 @@ async def test_concurrent_rejections_in_one_process_refresh_once(fake_zalo: Fake
 async def test_refused_refresh_is_sent_to_the_telegram_admins(fake_zalo: FakeZalo, tmp_path: Path) -> None:
     from telegram import Bot
 
-    from bot.app import _zalo_channel
+    from bot.app import routing, staff_alerter
+    from bot.channel import ChannelHost
     from bot.channels.telegram import TelegramSender
+    from bot.channels.zalo.channel import ZaloChannel
+    from bot.gateway import OutboundGateway
     from bot.services import build_services
     from handlers import texts
     from tests.conftest import write_knowledge
@@ -162,7 +165,8 @@ async def test_refused_refresh_is_sent_to_the_telegram_admins(fake_zalo: FakeZal
     with FakeTelegram() as tg:
         bot = Bot(tg.token, base_url=tg.base_url)
         async with bot:
-            channel = _zalo_channel(settings, services, alert_sender=TelegramSender(bot))
+            alert = staff_alerter(settings, services, {"telegram": OutboundGateway(TelegramSender(bot))})
+            channel = ZaloChannel(settings, ChannelHost(services, routing(services), alert))
             await channel.start()
             fake_zalo.refuse_refresh_code = -14020
             fake_zalo.expire_access_token()

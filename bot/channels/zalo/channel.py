@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,10 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
+from bot.channel import ChannelHost
 from bot.channels.zalo.api import CHANNEL, QUERY_PREFIX, ZaloApi, ZaloSender
 from bot.channels.zalo.models import ZaloEvent
-from bot.channels.zalo.tokens import Alert, RefreshFailed, TokenRefused, ZaloTokens
+from bot.channels.zalo.tokens import RefreshFailed, TokenRefused, ZaloTokens
 from bot.channels.zalo.webhook import ZaloEventIn, zalo_webhook_route
+from bot.gateway import OutboundGateway
 from bot.messages import DeliveryError, IncomingMessage, RecipientBlocked, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
@@ -43,7 +44,7 @@ NON_TEXT_EVENTS = frozenset({
     "user_send_video", "user_send_location", "user_send_link", "user_send_business_card",
 })  # fmt: skip
 
-Handle = Callable[[IncomingMessage, Any], "Awaitable[list[Reply]] | list[Reply]"]
+Greet = Callable[[IncomingMessage, Any], Awaitable[list[Reply]]]
 
 
 def record_event(*, sessions: sessionmaker[Session], key: str, now: dt.datetime) -> bool:
@@ -99,34 +100,35 @@ def to_incoming(event: ZaloEventIn) -> IncomingMessage | None:
 class ZaloChannel:
     """Processes Zalo webhook events with the shared handlers and delivers the replies."""
 
+    name = CHANNEL
+
     def __init__(
         self,
         settings: Settings,
-        services: Any,
+        host: ChannelHost,
         *,
-        handle: Handle | None = None,
-        greet: Handle | None = None,
-        on_refused: Alert | None = None,
+        greet: Greet | None = None,
         maintenance_seconds: float = MAINTENANCE_SECONDS,
     ) -> None:
         if not settings.zalo_app_id:
             raise ValueError("ZALO_APP_ID is not set")
         self.settings = settings
-        self.services = services
+        self.host = host
+        self.services = host.services
         self.app_id = settings.zalo_app_id
         secret = settings.zalo_oa_secret_key
         self.webhook_secret = secret.get_secret_value() if secret is not None else ""
         app_secret = settings.zalo_app_secret.get_secret_value() if settings.zalo_app_secret else ""
         self.tokens = ZaloTokens(
-            sessions=services.sessions,
+            sessions=self.services.sessions,
             app_id=self.app_id,
             app_secret=app_secret,
             oauth_base_url=settings.zalo_oauth_base_url,
-            on_refused=on_refused,
+            on_refused=self._tell_staff_refused,
         )
         self.api = ZaloApi(base_url=settings.zalo_api_base_url, tokens=self.tokens)
         self.sender = ZaloSender(self.api)
-        self._handle = handle
+        self._gateway = OutboundGateway(self.sender)
         self._greet = greet
         self.maintenance_seconds = maintenance_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -137,6 +139,20 @@ class ZaloChannel:
         """The services' clock (tests move it)."""
         now: dt.datetime = self.services.clock()
         return now
+
+    # ----- the channel contract ----------------------------------------------------------------------------
+
+    @property
+    def gateway(self) -> OutboundGateway:
+        """Every message to Zalo leaves through this gateway."""
+        return self._gateway
+
+    def secrets(self) -> list[str]:
+        """Nothing beyond the settings' secrets (refreshed tokens are registered as they arrive)."""
+        return []
+
+    async def _tell_staff_refused(self, err: TokenRefused) -> None:
+        await self.host.alert_staff(texts.ZALO_REFRESH_REFUSED.format(code=err.code, reason=err.reason))
 
     # ----- lifecycle ---------------------------------------------------------------------------------------
 
@@ -168,6 +184,7 @@ class ZaloChannel:
             self._maintenance = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
+        await self._gateway.close()
         await self.api.aclose()
 
     async def maintain(self) -> None:
@@ -235,7 +252,7 @@ class ZaloChannel:
             return []
         if event.name == "follow":
             follower = IncomingMessage(channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id)
-            return await self.deliver(event.user_id, await self._call(self._greeter(), follower))
+            return await self.deliver(event.user_id, await self._greeter()(follower, self.services))
         if event.name == "unfollow":
             known = await asyncio.to_thread(mark_inactive, sessions=self.services.sessions, external_id=event.user_id)
             self.services.records.forget(channel=CHANNEL, external_id=event.user_id)  # a re-follow re-activates
@@ -246,38 +263,25 @@ class ZaloChannel:
             log.info("Zalo %s event acknowledged without action", event.name or "unnamed")
             return []
         try:
-            replies = await self._call(self._handler(), msg)
+            replies = await self.host.handle(msg)
         except Exception:
             log.exception("handler failed on a Zalo message")
             replies = [Reply(text=texts.ERROR)]
         return await self.deliver(msg.chat_id, replies)
 
-    def _handler(self) -> Handle:
-        if self._handle is None:
-            from handlers.routes import handle
-
-            self._handle = handle
-        return self._handle
-
-    def _greeter(self) -> Handle:
+    def _greeter(self) -> Greet:
         if self._greet is None:
             from handlers.routes import greet_follower
 
             self._greet = greet_follower
         return self._greet
 
-    async def _call(self, handler: Handle, msg: IncomingMessage) -> list[Reply]:
-        result = handler(msg, self.services)
-        if inspect.isawaitable(result):
-            result = await result
-        return list(result)
-
     async def deliver(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
         """Send replies in order; a blocked user or a refused message is logged, not raised."""
         sent: list[SentMessage] = []
         for reply in replies:
             try:
-                sent.extend(await self.sender.send_reply(chat_id, reply))
+                sent.extend(await self._gateway.send(chat_id, [reply]))
             except RecipientBlocked:
                 log.info("a Zalo user blocked the OA; reply dropped")
                 break
