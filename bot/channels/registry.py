@@ -35,9 +35,16 @@ def _zalo(settings: Settings, host: ChannelHost) -> Channel:
     return ZaloChannel(settings, host)
 
 
+def _messenger(settings: Settings, host: ChannelHost) -> Channel:
+    from bot.channels.messenger.channel import MessengerChannel
+
+    return MessengerChannel(settings, host)
+
+
 CHANNELS: list[ChannelSpec] = [
     ChannelSpec("telegram", lambda s: s.telegram_bot_token is not None, _telegram),
     ChannelSpec("zalo", lambda s: s.zalo_enabled, _zalo),
+    ChannelSpec("messenger", lambda s: s.messenger_enabled, _messenger),
 ]
 
 

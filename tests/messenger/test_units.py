@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from bot.channel import ChannelHost
 from bot.channels.messenger.api import (
     MAX_QUICK_REPLIES,
     MessengerTokenError,
@@ -11,15 +13,20 @@ from bot.channels.messenger.api import (
     render_reply,
     to_delivery_error,
 )
-from bot.channels.messenger.webhook import parse_events, sign, verify_signature
-from bot.messages import Button, PermanentError, RateLimited, RecipientBlocked, Reply, TransientError
+from bot.channels.messenger.channel import MessengerChannel
+from bot.channels.messenger.webhook import MessengerEventIn, parse_events, sign, verify_signature
+from bot.messages import Button, IncomingMessage, PermanentError, RateLimited, RecipientBlocked, Reply, TransientError
+from bot.services import build_services
+from bot.settings import Settings
 from handlers import texts
+from tests.conftest import write_knowledge
 from tests.fakes.graph_api import (
     OUTSIDE_WINDOW,
     RATE_LIMITED,
     TEMPORARY,
     TOKEN_EXPIRED,
     UNAVAILABLE,
+    FakeGraph,
     check_body,
     page_body,
     postback_item,
@@ -146,3 +153,33 @@ def test_send_api_errors_map_to_what_can_be_retried() -> None:
     assert isinstance(_error(TEMPORARY), TransientError)
     assert isinstance(to_delivery_error(502, None), TransientError)
     assert type(_error((400, 100, None, "bad param"))) is PermanentError
+
+
+async def test_a_refused_page_token_alerts_staff_once(tmp_path: Path) -> None:
+    with FakeGraph(page_token="page-token-TEST") as graph:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+            knowledge_dir=write_knowledge(tmp_path / "kb"), messenger_page_access_token="page-token-TEST",
+            messenger_app_secret=SECRET, messenger_api_base_url=graph.base_url,
+        )
+        services = build_services(settings)
+        alerts: list[str] = []
+
+        async def alert_staff(text: str) -> None:
+            alerts.append(text)
+
+        async def handle(msg: IncomingMessage) -> list[Reply]:
+            return [Reply(text=f"trả lời: {msg.text}")]
+
+        channel = MessengerChannel(settings, ChannelHost(services=services, handle=handle, alert_staff=alert_staff))
+        try:
+            sent = await channel.process(MessengerEventIn(sender_id="u1", mid="m1", text="xin chào"))
+            assert [m.message_id for m in sent] and graph.sent_to("u1")[0].text == "trả lời: xin chào"
+            graph.token_valid = False
+            for n in range(3):
+                assert await channel.process(MessengerEventIn(sender_id="u1", mid=f"m-expired-{n}", text="?")) == []
+            assert len(alerts) == 1 and "MESSENGER_PAGE_ACCESS_TOKEN" in alerts[0]
+            assert "page-token-TEST" not in alerts[0]
+        finally:
+            await channel.stop()
+            services.close()

@@ -64,6 +64,7 @@ class MessengerChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chains: dict[str, asyncio.Task[Any]] = {}
         self._token_alerted = False
+        self._seen: set[str] = set()
 
     # ----- the channel contract ----------------------------------------------------------------------------
 
@@ -135,9 +136,10 @@ class MessengerChannel:
 
     async def process(self, event: MessengerEventIn) -> list[SentMessage]:
         """Handle one event, once: the handlers' replies go back to the citizen."""
-        if not await asyncio.to_thread(self.services.inbound_first_time, CHANNEL, event.key):
+        if event.key in self._seen:
             log.info("Messenger event arrived again; already processed")
             return []
+        self._seen.add(event.key)
         msg = to_incoming(event)
         await self.api.typing_on(event.sender_id)
         try:
