@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     zalo_api_base_url: str = "https://openapi.zalo.me"
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
 
+    messenger_page_access_token: SecretStr | None = None
+    messenger_app_secret: SecretStr | None = None
+    messenger_verify_token: SecretStr | None = None
+    messenger_api_base_url: str = "https://graph.facebook.com"
+
     question_log_retention_days: int = 180  # logged questions older than this are purged daily; 0 keeps them
     delivery_retention_days: int = 90  # delivery rows of notices that ended longer ago are purged daily; 0 keeps
 
@@ -58,6 +63,9 @@ class Settings(BaseSettings):
         "zalo_oa_secret_key",
         "zalo_oa_access_token",
         "zalo_oa_refresh_token",
+        "messenger_page_access_token",
+        "messenger_app_secret",
+        "messenger_verify_token",
         mode="before",
     )
     @classmethod
@@ -81,6 +89,11 @@ class Settings(BaseSettings):
     def zalo_enabled(self) -> bool:
         """Zalo runs only when the app id and an access or refresh token are configured."""
         return bool(self.zalo_app_id and (self.zalo_oa_access_token or self.zalo_oa_refresh_token))
+
+    @property
+    def messenger_enabled(self) -> bool:
+        """Messenger runs when the page access token is configured (the app secret is then required)."""
+        return self.messenger_page_access_token is not None
 
     # Announcements (issue 5): Telegram's limits, retries, and how long a missed schedule may still be sent.
     broadcast_rate_per_second: float = 30.0

@@ -281,8 +281,7 @@ FOLLOW_GREETING = (
     "Gõ /dangky để nhận thông báo mới của phường/xã qua Zalo."
 )
 BUTTON_FOLLOW_SUBSCRIBE = "🔔 Nhận thông báo (/dangky)"
-ZALO_CHOOSE_NUMBER = "Bạn gõ {numbers} để chọn."
-ZALO_OR = "hoặc"
+TYPE_TO_CHOOSE = "Bạn gõ {numbers} để chọn."  # channels without buttons: the choices written out, numbered
 ZALO_SKIPPED_OUTSIDE_WINDOW = (
     "Zalo chỉ cho gửi tin miễn phí tới người đã nhắn cho OA trong vòng 48 giờ; người này chưa tương tác gần đây"
 )
@@ -290,6 +289,13 @@ ZALO_REFRESH_REFUSED = (
     "⚠️ Zalo từ chối làm mới mã truy cập của Zalo OA (mã lỗi {code}: {reason}). Trợ lý số trên Zalo sẽ không "
     "gửi được tin nhắn cho đến khi quản trị viên cấp mã mới (ZALO_OA_ACCESS_TOKEN, ZALO_OA_REFRESH_TOKEN) "
     "và khởi động lại Trợ lý số."
+)
+MESSENGER_SKIPPED_OUTSIDE_WINDOW = (
+    "Messenger chỉ cho trang gửi tin tới người đã nhắn cho trang trong vòng 24 giờ; người này chưa nhắn gần đây"
+)
+MESSENGER_TOKEN_REFUSED = (
+    "⚠️ Facebook từ chối mã truy cập của trang ({reason}). Trợ lý số trên Messenger sẽ không gửi được tin nhắn "
+    "cho đến khi quản trị viên tạo mã mới cho trang, đặt vào MESSENGER_PAGE_ACCESS_TOKEN và khởi động lại Trợ lý số."
 )
 
 # --- "is this a scam?" (/kiemtra, forwarded or pasted messages) -------------------------------------

@@ -39,12 +39,17 @@ def _webchat(settings: Settings, host: ChannelHost) -> Channel:
     from bot.channels.webchat.channel import WebChatChannel
 
     return WebChatChannel(settings, host)
+def _messenger(settings: Settings, host: ChannelHost) -> Channel:
+    from bot.channels.messenger.channel import MessengerChannel
+
+    return MessengerChannel(settings, host)
 
 
 CHANNELS: list[ChannelSpec] = [
     ChannelSpec("telegram", lambda s: s.telegram_bot_token is not None, _telegram),
     ChannelSpec("zalo", lambda s: s.zalo_enabled, _zalo),
     ChannelSpec("webchat", lambda s: s.webchat_enabled, _webchat),
+    ChannelSpec("messenger", lambda s: s.messenger_enabled, _messenger),
 ]
 
 

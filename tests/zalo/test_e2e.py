@@ -132,7 +132,7 @@ async def test_numbered_choices_when_buttons_do_not_fit(zalo_bot: ZaloBot) -> No
     zalo_bot.fake.reject_templates = True  # Zalo refusing the template: the same reply arrives as numbered text
     [reply] = await zalo_bot.say("u9", "/help")
     assert reply.buttons == [] and "Gõ 1" not in reply.text
-    assert texts.ZALO_CHOOSE_NUMBER.format(numbers="1") in reply.text
+    assert texts.TYPE_TO_CHOOSE.format(numbers="1") in reply.text
     [topics] = await zalo_bot.say("u9", "1")
     assert texts.MENU_TOPICS in topics.text
 

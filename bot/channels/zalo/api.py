@@ -100,7 +100,7 @@ def numbered_choices(buttons: list[Button]) -> str:
         elif b.data is not None:
             lines.append(f"{numbers[id(b)]}. {_title(b.label)}")
     if numbers:
-        lines.append(texts.ZALO_CHOOSE_NUMBER.format(numbers=number_list(numbers.values())))
+        lines.append(texts.TYPE_TO_CHOOSE.format(numbers=number_list(numbers.values())))
     return "\n".join(lines)
 
 
