@@ -1,8 +1,9 @@
 """Everything a handler may use, bundled in one :class:`Services` object built by the composition root.
 
-Conversation state that lives only in memory is here too: the flood limiter, the multi-step "pending"
-state (waiting for a 👎 comment, confirming a deletion) and the last buttons offered, so a bare "2" can
-stand for the second button on channels without buttons.
+Multi-step flows (a broadcast draft, a 👎 comment, a deletion confirm) live in the database through
+:class:`~bot.storage.flows.FlowStore`, so every instance sees them. What stays in memory, per instance, is
+here: the flood limiter and the last buttons offered, so a bare "2" can stand for the second button on
+channels without buttons.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.kb.store import KnowledgeStore
 from bot.settings import Settings
 from bot.storage.conversations import ConversationRecords
 from bot.storage.db import create_engine_for, make_sessionmaker
+from bot.storage.flows import FlowStore
 from bot.storage.migrate import upgrade
 
 UserKey = tuple[str, str]  # (channel, user_id)
@@ -73,44 +75,6 @@ class FloodLimiter:
             self._noticed.discard(key)
 
 
-@dataclass(frozen=True)
-class Pending:
-    """A multi-step flow waiting for the user's next message or button."""
-
-    kind: str  # "feedback_comment", "confirm_delete"
-    value: str
-    expires_at: dt.datetime
-
-
-class PendingStore:
-    """Per-user pending state with expiry; at most one pending flow per user."""
-
-    def __init__(self) -> None:
-        self._items: dict[UserKey, Pending] = {}
-
-    def set(self, key: UserKey, kind: str, value: str, *, now: dt.datetime, ttl: float) -> None:
-        """Start waiting for ``kind`` from ``key`` for ``ttl`` seconds."""
-        self._items[key] = Pending(kind, value, now + dt.timedelta(seconds=ttl))
-
-    def get(self, key: UserKey, now: dt.datetime, kind: str | None = None) -> Pending | None:
-        """The live pending flow of ``key`` (of ``kind`` if given), dropping it when expired."""
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if item.expires_at <= now:
-            del self._items[key]
-            return None
-        if kind is not None and item.kind != kind:
-            return None
-        return item
-
-    def clear(self, key: UserKey, kind: str | None = None) -> None:
-        """Stop waiting (only for ``kind`` if given)."""
-        item = self._items.get(key)
-        if item is not None and (kind is None or item.kind == kind):
-            del self._items[key]
-
-
 class ChoiceMemory:
     """The data buttons last offered to each user, numbered from 1 in order."""
 
@@ -140,21 +104,22 @@ class ChoiceMemory:
 
 @dataclass
 class Services:
-    """What every handler receives: knowledge, storage, settings, a clock and conversation state."""
+    """What every handler receives: knowledge, storage, settings, a clock, conversation flows and memory."""
 
     knowledge: KnowledgeStore
     sessions: sessionmaker[Session]
     settings: Settings
     clock: Clock = utc_clock
     flood: FloodLimiter = field(default_factory=FloodLimiter)
-    pending: PendingStore = field(default_factory=PendingStore)
     choices: ChoiceMemory = field(default_factory=ChoiceMemory)
     engine: Engine | None = None
     records: ConversationRecords = field(init=False)
+    flows: FlowStore = field(init=False)
     broadcasts: BroadcastService = field(init=False)
 
     def __post_init__(self) -> None:
         self.records = ConversationRecords(self.sessions, lambda: self.clock())
+        self.flows = FlowStore(self.sessions, lambda: self.clock())
         self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), recipient_channels(self.settings))
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """Staff broadcasting: /thongbao (preview → topic/area → now or at a time → confirm), /lichthongbao, staff table.
 
-Nothing is sent before the confirm button: the draft lives in the pending store of the staff member who wrote
-it, and the confirm consumes it, so a second press cannot send twice. ``VIEWS`` tells the broadcast runtime
+Nothing is sent before the confirm button: the draft lives in the database as a flow of the staff member who
+wrote it (beside any other flow, such as a 👎 comment), and the confirm consumes it atomically, so a second
+press cannot send twice, even on another instance. ``VIEWS`` tells the broadcast runtime
 how notices, progress and reports look.
 """
 
@@ -48,18 +49,23 @@ def _labels(draft: dict[str, str | None], config: AnnouncementConfig) -> tuple[s
     return (topic.title if topic else texts.NOTICE_ALL_TOPICS, area.title if area else texts.NOTICE_WHOLE_WARD)
 
 
-def _load(msg: IncomingMessage, services: Services) -> dict[str, str | None] | None:
-    pending = services.pending.get((msg.channel, msg.user_id), services.clock(), PENDING_KIND)
-    if pending is None:
+def decode_draft(value: str | None) -> dict[str, str | None] | None:
+    """The stored draft, or None when there is none (or it is not a draft)."""
+    if value is None:
         return None
-    data: dict[str, str | None] = json.loads(pending.value)
-    return data
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
-def _save(msg: IncomingMessage, services: Services, draft: dict[str, str | None]) -> None:
-    services.pending.set(
-        (msg.channel, msg.user_id), PENDING_KIND, json.dumps(draft), now=services.clock(), ttl=DRAFT_SECONDS
-    )
+async def _load(msg: IncomingMessage, services: Services) -> dict[str, str | None] | None:
+    return decode_draft(await services.flows.get((msg.channel, msg.user_id), PENDING_KIND))
+
+
+async def _save(msg: IncomingMessage, services: Services, draft: dict[str, str | None]) -> None:
+    await services.flows.start((msg.channel, msg.user_id), PENDING_KIND, json.dumps(draft), ttl=DRAFT_SECONDS)
 
 
 async def _panel(draft: dict[str, str | None], services: Services, edit: str | None) -> list[Reply]:
@@ -95,7 +101,7 @@ async def start_notice(msg: IncomingMessage, services: Services) -> list[Reply]:
     if len(body) > MAX_NOTICE:
         return text(texts.NOTICE_TOO_LONG.format(length=len(body), limit=MAX_NOTICE))
     draft: dict[str, str | None] = {"text": body, "topic": None, "area": None, "stage": "panel", "when": None}
-    _save(msg, services, draft)
+    await _save(msg, services, draft)
     return [Reply(text=texts.NOTICE_PREVIEW_HEAD), notice_reply(body), *await _panel(draft, services, None)]
 
 
@@ -116,9 +122,9 @@ def parse_time(value: str, services: Services) -> dt.datetime | None:
     return None
 
 
-async def typed_time(msg: IncomingMessage, services: Services, body: str) -> list[Reply] | None:
-    """The date and time typed after «Hẹn giờ»; None when no draft is waiting for one."""
-    draft = _load(msg, services)
+async def typed_time(msg: IncomingMessage, services: Services, body: str, stored: str | None) -> list[Reply] | None:
+    """The date and time typed after «Hẹn giờ» (``stored``: the draft flow's value); None when no draft waits."""
+    draft = decode_draft(stored)
     if draft is None or draft.get("stage") != "time":
         return None
     when = parse_time(body, services)
@@ -127,7 +133,7 @@ async def typed_time(msg: IncomingMessage, services: Services, body: str) -> lis
     if when <= services.clock():
         return text(texts.NOTICE_PAST_TIME)
     draft.update(stage="confirm_later", when=when.isoformat())
-    _save(msg, services, draft)
+    await _save(msg, services, draft)
     topic, area = _labels(draft, announcement_config(services.knowledge.config))
     return text(
         texts.NOTICE_CONFIRM_LATER.format(when=_local(when, services), topic=topic, area=area),
@@ -144,14 +150,14 @@ async def notice_button(msg: IncomingMessage, services: Services) -> list[Reply]
     action = parts[1] if len(parts) > 1 else ""
     if action == "c" and len(parts) == 3 and parts[2].isdigit():
         return await cancel_scheduled(msg, services, int(parts[2]))
-    draft = _load(msg, services)
+    draft = await _load(msg, services)
     if draft is None:
         return text(texts.NOTICE_EXPIRED)
     key = (msg.channel, msg.user_id)
     config = announcement_config(services.knowledge.config)
     value = parts[2] if len(parts) > 2 else ""
     if action == "x":
-        services.pending.clear(key, PENDING_KIND)
+        await services.flows.finish(key, PENDING_KIND)
         return text(texts.NOTICE_CANCELLED, edit=msg.message_id)
     if action == "t" and (value == "*" or config.topic(value)):
         draft["topic"] = None if value == "*" else value
@@ -161,7 +167,7 @@ async def notice_button(msg: IncomingMessage, services: Services) -> list[Reply]
         draft["stage"] = "panel"
     elif action == "now":
         draft["stage"] = "confirm_now"
-        _save(msg, services, draft)
+        await _save(msg, services, draft)
         count = await services.broadcasts.count_recipients(topic=draft.get("topic"), area=draft.get("area"))
         topic, area = _labels(draft, config)
         return text(
@@ -172,18 +178,19 @@ async def notice_button(msg: IncomingMessage, services: Services) -> list[Reply]
         )
     elif action == "later":
         draft["stage"] = "time"
-        _save(msg, services, draft)
+        await _save(msg, services, draft)
         return text(
             texts.NOTICE_ASK_TIME.format(example=_example(services)),
             [button(texts.BUTTON_BACK_TO_PANEL, "tb:back"), button(texts.BUTTON_NOTICE_CANCEL, "tb:x")],
             edit=msg.message_id,
         )
     elif action == "go" and draft.get("stage") in ("confirm_now", "confirm_later"):
-        services.pending.clear(key, PENDING_KIND)  # consumed: a second press finds no draft
+        if await services.flows.take(key, PENDING_KIND) is None:  # consumed: a second press finds no draft
+            return text(texts.NOTICE_EXPIRED)
         return await _confirm(msg, services, draft)
     else:
         return text(texts.NOTICE_EXPIRED)
-    _save(msg, services, draft)
+    await _save(msg, services, draft)
     return await _panel(draft, services, msg.message_id)
 
 
@@ -347,4 +354,3 @@ def missed_text(body: str, when: dt.datetime) -> str:
 
 
 VIEWS = BroadcastViews(notice=notice_reply, progress=progress_text, final=final_text, missed=missed_text)
-

@@ -11,6 +11,12 @@ COMMENT_WAIT_SECONDS = 300.0
 MAX_COMMENT = 1000
 PENDING_KIND = "feedback_comment"
 SKIP_WORDS = frozenset({"bo qua", "khong", "thoi", "skip", "huy"})
+# Accent-folded words and phrases that make a message a question rather than a comment ("hơi", "máy" and "ạ"
+# fold to words that look like question words, so they are not listed).
+QUESTION_WORDS = frozenset({"gi", "sao", "nao", "ai"})
+QUESTION_PHRASES = ("bao nhieu", "bao gio", "bao lau", "o dau", "the nao", "lam sao", "cho hoi", "xin hoi",
+                    "muon hoi", "muon biet", "can biet", "co duoc", "co phai")  # fmt: skip
+QUESTION_TAIL = frozenset({"khong", "chua", "ko", "k", "hok", "hem", "nhi"})  # "… được không", "… chưa"
 
 
 async def vote(msg: IncomingMessage, services: Services) -> list[Reply]:
@@ -18,7 +24,7 @@ async def vote(msg: IncomingMessage, services: Services) -> list[Reply]:
     data = msg.button_data or ""
     key = (msg.channel, msg.user_id)
     if data == "fb:skip":
-        services.pending.clear(key, PENDING_KIND)
+        await services.flows.finish(key, PENDING_KIND)
         return text(texts.COMMENT_SKIPPED, edit=msg.message_id)
     head, _, flag = data.rpartition(":")
     target = head.removeprefix("fb:")
@@ -41,10 +47,24 @@ async def vote(msg: IncomingMessage, services: Services) -> list[Reply]:
     if feedback_id is None:
         return invalid_button()
     if helpful:
-        services.pending.clear(key, PENDING_KIND)
+        await services.flows.finish(key, PENDING_KIND)
         return text(texts.THANKS_FOR_VOTE)
-    services.pending.set(key, PENDING_KIND, str(feedback_id), now=services.clock(), ttl=COMMENT_WAIT_SECONDS)
+    await services.flows.start(key, PENDING_KIND, str(feedback_id), ttl=COMMENT_WAIT_SECONDS)
     return text(texts.ASK_COMMENT, [button(texts.BUTTON_SKIP, "fb:skip")])
+
+
+def looks_like_question(body: str, folded: str, services: Services) -> bool:
+    """True unless the text is clearly a comment: a question mark, a question word, or a confident match in
+    the knowledge base all make it a question to answer."""
+    if "?" in body or "？" in body:
+        return True
+    words = folded.split()
+    padded = f" {folded} "
+    if any(f" {phrase} " in padded for phrase in QUESTION_PHRASES) or any(w in QUESTION_WORDS for w in words):
+        return True
+    if len(words) > 1 and words[-1] in QUESTION_TAIL:
+        return True
+    return services.knowledge.search(body).answered
 
 
 def is_skip(folded: str) -> bool:
@@ -54,7 +74,8 @@ def is_skip(folded: str) -> bool:
 
 async def comment(msg: IncomingMessage, services: Services, feedback_id: str, body: str, folded: str) -> list[Reply]:
     """Store the text as the comment on the user's 👎, or skip it on "bỏ qua"."""
-    services.pending.clear((msg.channel, msg.user_id), PENDING_KIND)
+    if await services.flows.take((msg.channel, msg.user_id), PENDING_KIND, feedback_id) is None:
+        return []  # taken a moment ago by another message (another instance): the caller answers it instead
     if is_skip(folded):
         return text(texts.COMMENT_SKIPPED)
     await services.records.add_comment(

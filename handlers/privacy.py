@@ -17,7 +17,7 @@ async def ask_delete(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Explain what gets deleted and offer confirm/cancel buttons that only this user can use."""
     nonce = secrets.token_hex(4)
     key = (msg.channel, msg.user_id)
-    services.pending.set(key, PENDING_KIND, nonce, now=services.clock(), ttl=CONFIRM_SECONDS)
+    await services.flows.start(key, PENDING_KIND, nonce, ttl=CONFIRM_SECONDS)
     return text(
         texts.DELETE_EXPLAIN,
         [
@@ -31,12 +31,13 @@ async def confirm(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Handle ``del:yes:<nonce>`` / ``del:no:<nonce>``; a nonce not pending for this user does nothing."""
     parts = (msg.button_data or "").split(":")
     key = (msg.channel, msg.user_id)
-    pending = services.pending.get(key, services.clock(), PENDING_KIND)
-    if len(parts) != 3 or parts[1] not in ("yes", "no") or pending is None or pending.value != parts[2]:
+    if len(parts) != 3 or parts[1] not in ("yes", "no"):
         return text(texts.DELETE_EXPIRED)
-    services.pending.clear(key)
+    if await services.flows.take(key, PENDING_KIND, parts[2]) is None:  # consumed once, on any instance
+        return text(texts.DELETE_EXPIRED)
     if parts[1] == "no":
         return text(texts.DELETE_CANCELLED, edit=msg.message_id)
     await services.records.delete_user(channel=msg.channel, external_id=msg.user_id)
+    await services.flows.finish(key)
     services.choices.forget(key)
     return text(texts.DELETED, edit=msg.message_id)

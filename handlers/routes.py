@@ -1,7 +1,8 @@
 """The routing table: command words and button data → small handlers; free text → the FAQ.
 
 ``handle`` is what every channel calls. It also applies the rules common to all handlers: silence in groups
-unless addressed, the flood limit, input checks, bare numbers as button presses, and the pending 👎 comment.
+unless addressed, the flood limit, input checks, bare numbers as button presses, and the live flows (a 👎
+comment, a notice's time) that a typed text may belong to.
 """
 
 from __future__ import annotations
@@ -111,11 +112,15 @@ async def on_button(msg: IncomingMessage, services: Services) -> list[Reply]:
 
 
 async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[Reply]:
-    """Commands, bare-number choices, a pending 👎 comment, small talk, and finally the FAQ."""
+    """Commands, bare-number choices, a live flow's input, small talk, and finally the FAQ.
+
+    A 👎 comment is taken only from text that is clearly not a question; a question is answered and ends the
+    wait for the comment. A notice draft waiting for its time is never ended by another flow.
+    """
     key = (msg.channel, msg.user_id)
     now = services.clock()
     if m := _COMMAND.match(body):
-        services.pending.clear(key, feedback.PENDING_KIND)
+        await services.flows.finish(key, feedback.PENDING_KIND)
         handler = COMMANDS.get(m.group(1).lower())
         return await handler(msg, services) if handler else await menu.help_(msg, services)
     if m := _NUMBER.match(body):
@@ -128,15 +133,21 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
         pressed = dataclasses.replace(msg, text=None, button_data=choices[number - 1], message_id=None)
         return await on_button(pressed, services)
     folded = fold(body)
-    if pending := services.pending.get(key, now, feedback.PENDING_KIND):
-        return await feedback.comment(msg, services, pending.value, body, folded)
-    if services.pending.get(key, now, broadcast_staff.PENDING_KIND) and (
-        timed := await broadcast_staff.typed_time(msg, services, body)
+    flows = await services.flows.active(key)
+    if (draft := flows.get(broadcast_staff.PENDING_KIND)) is not None and (
+        timed := await broadcast_staff.typed_time(msg, services, body, draft)
     ) is not None:
         return timed
     if word := COMMAND_WORDS.get(folded):
         return await COMMANDS[word](msg, services)
-    if kind := smalltalk.detect(body):
+    kind = smalltalk.detect(body)
+    if (feedback_id := flows.get(feedback.PENDING_KIND)) is not None:
+        if kind is None and (feedback.is_skip(folded) or not feedback.looks_like_question(body, folded, services)):
+            if replies := await feedback.comment(msg, services, feedback_id, body, folded):
+                return replies
+        elif kind is None:
+            await services.flows.finish(key, feedback.PENDING_KIND)  # a new question: the user moved on
+    if kind:
         return await smalltalk.reply(msg, services, kind)
     return await faq.ask(msg, services, body)
 

@@ -202,9 +202,7 @@ BUTTON_CONFIRM_SEND = "✅ Xác nhận gửi"
 BUTTON_CONFIRM_SCHEDULE = "✅ Xác nhận hẹn giờ"
 BUTTON_BACK_TO_PANEL = "« Quay lại"
 NOTICE_CONFIRM_NOW = "Gửi thông báo này ngay tới **{count}** người ({topic}, {area})? Bấm «Xác nhận gửi» để gửi."
-NOTICE_ASK_TIME = (
-    "Anh/chị gõ ngày giờ muốn gửi (giờ Việt Nam), dạng **ngày/tháng/năm giờ:phút**, ví dụ: {example}"
-)
+NOTICE_ASK_TIME = "Anh/chị gõ ngày giờ muốn gửi (giờ Việt Nam), dạng **ngày/tháng/năm giờ:phút**, ví dụ: {example}"
 NOTICE_BAD_TIME = "Chưa đọc được ngày giờ này. Anh/chị gõ lại theo dạng ngày/tháng/năm giờ:phút, ví dụ: {example}"
 NOTICE_PAST_TIME = "Thời điểm này đã qua. Anh/chị chọn một thời điểm trong tương lai nhé."
 NOTICE_CONFIRM_LATER = (

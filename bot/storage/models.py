@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy models: users, their logged questions and their feedback.
+"""Typed SQLAlchemy models: users, their logged questions, their feedback and their live conversation flows.
 
 ``Base`` is shared: other modules (broadcasts, deliveries, staff) declare their tables on the same metadata
 and add their own Alembic revision. Every datetime is timezone-aware UTC on both SQLite and PostgreSQL.
@@ -132,3 +132,20 @@ class Feedback(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="feedback")
+
+
+class ConversationFlow(Base):
+    """One live multi-step flow of one user."""
+
+    __tablename__ = "conversation_flows"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", "kind", name="uq_conversation_flows_channel_external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

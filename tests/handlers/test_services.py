@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from bot.messages import IncomingMessage
-from bot.services import ChoiceMemory, FloodLimiter, FloodVerdict, PendingStore, Services, build_services
+from bot.services import ChoiceMemory, FloodLimiter, FloodVerdict, Services, build_services
 from bot.settings import Settings
 from bot.storage import migrate
 from handlers import texts
@@ -32,16 +32,6 @@ def test_flood_limiter_is_configurable_and_per_user() -> None:
     assert flood.check(key, at(30)) is FloodVerdict.OK
     flood.prune(at(100))
     assert flood._hits == {}
-
-
-def test_pending_state_expires_and_is_per_kind() -> None:
-    pending = PendingStore()
-    key = ("test", "a")
-    pending.set(key, "confirm_delete", "abc", now=T0, ttl=60)
-    assert pending.get(key, at(1), "feedback_comment") is None
-    item = pending.get(key, at(59), "confirm_delete")
-    assert item is not None and item.value == "abc"
-    assert pending.get(key, at(60)) is None
 
 
 def test_choice_memory_expires() -> None:
