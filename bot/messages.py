@@ -26,6 +26,7 @@ class IncomingMessage:
     is_group: bool = False
     addressed: bool = True  # in a group: mentioned, replied to, or a command
     is_staff: bool = False  # set by the adapter from ADMIN_TELEGRAM_IDS / the staff table
+    photo: str | None = None  # a photo sent with the message: the channel's file id or URL
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit_message_id: str | None = None
     disable_preview: bool = True
+    photo: str | None = None  # a photo to show before the text (a file id or URL the channel accepts)
 
 
 @dataclass(frozen=True)
