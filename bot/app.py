@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import inspect
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -25,7 +26,7 @@ from bot.channels.http import HttpServer, build_http_app, health_route, metrics_
 from bot.channels.registry import configured_channels
 from bot.kb.store import ReloadOutcome
 from bot.logs import configure_logging, register_secret
-from bot.messages import DeliveryError, IncomingMessage, Reply
+from bot.messages import DeliveryError, IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,35 @@ def staff_alerter(settings: Settings, services: Any, gateways: Mapping[str, Gate
     return alert_staff
 
 
+def wire_handoff(settings: Settings, services: Any, gateways: Mapping[str, Gateway]) -> None:
+    """Let the handlers reach the staff group and citizens on any running channel (read at call time)."""
+
+    async def outbox(channel: str, chat_id: str, replies: Sequence[Reply]) -> list[SentMessage]:
+        gateway = gateways.get(channel)
+        if gateway is None:
+            raise DeliveryError(f"the {channel} channel is not running")
+        return await gateway.send(chat_id, list(replies))
+
+    services.handoff.outbox = outbox
+    if settings.staff_group_chat_id is not None:
+        if ADMIN_CHANNEL in gateways:
+            services.handoff.staff_chat = (ADMIN_CHANNEL, str(settings.staff_group_chat_id))
+        else:
+            log.warning("STAFF_GROUP_CHAT_ID is set but Telegram is not running: questions for staff are off")
+
+
+async def remind_loop(services: Any, minutes: int, every: float = 60.0) -> None:
+    """Remind the staff group, once per question, of questions nobody claimed within ``minutes``."""
+    from handlers.handoff import remind
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await remind(services, dt.timedelta(minutes=minutes))
+        except Exception:
+            log.exception("reminding staff of waiting questions failed")
+
+
 def routing(services: Any, handle: Any = None) -> Handle:
     """The host's ``handle(msg)``: ``handlers.routes.handle`` (or a replacement taking ``(msg, services)``)."""
     if handle is None:
@@ -183,6 +213,7 @@ async def serve(
     started: list[Channel] = []
     server: HttpServer | None = None
     watcher: asyncio.Task[None] | None = None
+    reminder: asyncio.Task[None] | None = None
     broadcasting = None
     code = 0
 
@@ -198,11 +229,14 @@ async def serve(
             gateways[channel.name] = channel.gateway
             for secret in channel.secrets():
                 register_secret(secret)
+        wire_handoff(settings, services, gateways)
         routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route()]
         for channel in channels:
             routes.extend(channel.routes())
         server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
         watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
+        if services.handoff.available and settings.handoff_remind_minutes > 0:
+            reminder = asyncio.create_task(remind_loop(services, settings.handoff_remind_minutes), name="reminder")
         for channel in channels:
             started.append(channel)
             await channel.start()
@@ -227,6 +261,7 @@ async def serve(
             except Exception:
                 log.exception("stopping the %s channel failed", channel.name)
         await _stop_watcher(watcher)
+        await _stop_watcher(reminder)
         services.close()
         _release_signals(installed)
     return code

@@ -28,6 +28,7 @@ class IncomingMessage:
     is_staff: bool = False  # set by the adapter from ADMIN_TELEGRAM_IDS / the staff table
     forwarded: bool = False  # the person forwarded someone else's message (checked for scam signs)
     receives_notices: bool = True  # False where the channel cannot deliver announcements (/dangky is not offered)
+    photo: str | None = None  # a photo sent with the message: the channel's file id or URL
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Reply:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit_message_id: str | None = None
     disable_preview: bool = True
+    photo: str | None = None  # a photo to show before the text (a file id or URL the channel accepts)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,11 @@ from enum import StrEnum
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-import bot.broadcast.planned  # noqa: F401  (registers the announcement configuration files)
+import bot.broadcast.planned
+import bot.handoff.drafts
+import bot.handoff.topics  # noqa: F401  (registers the report topics file)
 from bot.broadcast.service import BroadcastService, recipient_channels
+from bot.handoff.service import HandoffService
 from bot.kb.store import KnowledgeStore
 from bot.scam.config import CONFIG_NAME as _SCAM_CONFIG  # noqa: F401  (registers _scam.yaml)
 from bot.settings import Settings
@@ -126,11 +129,14 @@ class Services:
     records: ConversationRecords = field(init=False)
     flows: FlowStore = field(init=False)
     broadcasts: BroadcastService = field(init=False)
+    handoff: HandoffService = field(init=False)
 
     def __post_init__(self) -> None:
         self.records = ConversationRecords(self.sessions, lambda: self.clock())
         self.flows = FlowStore(self.sessions, lambda: self.clock())
         self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), recipient_channels(self.settings))
+        self.handoff = HandoffService(self.sessions, lambda: self.clock(), office_hours=self.settings.office_hours,
+                                      timezone=self.settings.bot_timezone)
 
     def close(self) -> None:
         """Release the database connections."""

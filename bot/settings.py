@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     messenger_app_secret: SecretStr | None = None
     messenger_verify_token: SecretStr | None = None
     messenger_api_base_url: str = "https://graph.facebook.com"
+    staff_group_chat_id: int | None = None  # the Telegram group where staff take citizens' questions and reports
+    office_hours: str = "mon-fri 07:30-11:30,13:30-17:00"  # when staff answer; empty: any time
+    handoff_remind_minutes: int = 30  # an unclaimed question is reminded to the staff group once after this
 
     question_log_retention_days: int = 180  # logged questions older than this are purged daily; 0 keeps them
     delivery_retention_days: int = 90  # delivery rows of notices that ended longer ago are purged daily; 0 keeps
@@ -57,6 +60,7 @@ class Settings(BaseSettings):
     @field_validator(
         "telegram_bot_token",
         "telegram_webhook_url",
+        "staff_group_chat_id",
         "telegram_webhook_secret",
         "zalo_app_id",
         "zalo_app_secret",

@@ -81,7 +81,8 @@ def decline(result: SearchResult, services: Services) -> list[Reply]:
     close = [c for c in result.suggestions if c.score >= TOPIC_HINT_MIN_SCORE]
     slugs = list(dict.fromkeys(c.entry.category for c in close))
     categories = [c for c in (kb.category(s) for s in slugs) if c is not None]
+    staff = [button(texts.BUTTON_ASK_STAFF, "hc:ask")] if services.handoff.available else []
     if not categories:
-        return text(message, [button(texts.BUTTON_TOPICS, "m:root")])
+        return text(message, staff, [button(texts.BUTTON_TOPICS, "m:root")])
     message += "\n\n" + texts.DECLINE_TOPICS
-    return text(message, *column(button(c.title, f"m:cat:{c.slug}") for c in categories))
+    return text(message, *column(button(c.title, f"m:cat:{c.slug}") for c in categories), staff)

@@ -17,7 +17,20 @@ from bot import metrics
 from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import FloodVerdict, Services
-from handlers import broadcast_staff, faq, feedback, menu, privacy, reports, smalltalk, staff, subscriptions, texts
+from handlers import (
+    broadcast_staff,
+    faq,
+    feedback,
+    handoff,
+    menu,
+    phananh,
+    privacy,
+    reports,
+    smalltalk,
+    staff,
+    subscriptions,
+    texts,
+)
 from handlers.scam import kiemtra, maybe_check
 from handlers.ui import button, choice_map, choose_number, fits, invalid_button, text
 
@@ -42,6 +55,10 @@ COMMANDS: dict[str, Handler] = {
     "canbo": broadcast_staff.list_staff,
     "thongke": reports.usage,
     "kiemtra": kiemtra,
+    "hoicanbo": handoff.ask_staff,
+    "hangdoi": handoff.queue,
+    "phananh": phananh.start,
+    "tracuu": phananh.track,
 }
 
 # Whole messages (accent-folded) that mean a command on channels without slash commands.
@@ -53,6 +70,9 @@ COMMAND_WORDS: dict[str, str] = {
     "huydangky": "huydangky", "huy dang ky": "huydangky",
     "xoadulieu": "xoadulieu", "xoa du lieu": "xoadulieu", "xoa du lieu cua toi": "xoadulieu",
     "thongke": "thongke", "thong ke": "thongke",
+    "hoicanbo": "hoicanbo", "hoi can bo": "hoicanbo", "gap can bo": "hoicanbo", "gap nguoi that": "hoicanbo",
+    "phananh": "phananh", "phan anh": "phananh", "gui phan anh": "phananh", "kien nghi": "phananh",
+    "hangdoi": "hangdoi", "hang doi": "hangdoi",
 }  # fmt: skip
 
 BUTTONS: dict[str, Handler] = {
@@ -63,6 +83,8 @@ BUTTONS: dict[str, Handler] = {
     "sub": subscriptions.choose,
     "unsub": subscriptions.unsubscribe_button,
     "tb": broadcast_staff.notice_button,
+    "hc": handoff.on_button,
+    "pa": phananh.on_button,
 }
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s|$)")
@@ -96,6 +118,12 @@ async def _dispatch(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Route button data, then typed text."""
     if msg.button_data is not None:
         return await on_button(msg, services)
+    if msg.is_group and msg.reply_to_message_id and services.handoff.staff_chat == (msg.channel, msg.chat_id):
+        return await handoff.staff_reply(msg, services)
+    if msg.text is None and msg.photo:
+        report = await services.flows.get((msg.channel, msg.user_id), phananh.FLOW)
+        if report is not None and (replies := await phananh.typed(msg, services, "", report)) is not None:
+            return replies
     if msg.text is None:
         return text(texts.ONLY_TEXT)
     if (reaction := smalltalk.reaction(msg.text)) is not None:
@@ -138,6 +166,12 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
         return await on_button(pressed, services)
     folded = fold(body)
     flows = await services.flows.active(key)
+    if (report := flows.get(phananh.FLOW)) is not None and (
+        replies := await phananh.typed(msg, services, body, report)
+    ) is not None:
+        return replies
+    if flows.get(handoff.FLOW) is not None and smalltalk.detect(body) is None:
+        return await handoff.typed_question(msg, services, body)
     if (draft := flows.get(broadcast_staff.PENDING_KIND)) is not None and (
         timed := await broadcast_staff.typed_time(msg, services, body, draft)
     ) is not None:

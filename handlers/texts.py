@@ -402,3 +402,120 @@ WEBCHAT_UI: dict[str, str] = {
     "new_tab": "(mở trong thẻ mới)",
     "answer_buttons": "Các lựa chọn",
 }
+
+# --- a person when the bot is not enough: questions for staff -----------------------------------------
+BUTTON_ASK_STAFF = "🙋 Hỏi cán bộ phường"
+HANDOFF_UNAVAILABLE = (
+    "Hiện Trợ lý số chưa kết nối được với cán bộ trực. Bạn vui lòng liên hệ trực tiếp: {contact}."
+)
+HANDOFF_ASK_WHAT = (
+    "Bạn muốn hỏi cán bộ phường điều gì? Bạn nhắn câu hỏi trong một tin, mình sẽ chuyển ngay cho cán bộ trực."
+)
+HANDOFF_NO_QUESTION = "Bạn nhắn câu hỏi bằng chữ giúp mình nhé."
+HANDOFF_SENT = (
+    "✅ Mình đã chuyển câu hỏi của bạn tới cán bộ phường (mã hỏi đáp #{id}). Cán bộ sẽ trả lời bạn ngay tại đây."
+)
+HANDOFF_SENT_CLOSED = (
+    "\n\nHiện đang ngoài giờ làm việc. Cán bộ sẽ trả lời từ {time} {day}, ngày {date}."
+)
+HANDOFF_RELAY_FAILED = (
+    "Xin lỗi, mình chưa chuyển được câu hỏi tới cán bộ. Bạn vui lòng thử lại sau ít phút "
+    "hoặc liên hệ trực tiếp: {contact}."
+)
+HANDOFF_STAFF_NEW = "🙋 **Câu hỏi #{id} cần cán bộ trả lời**\nTừ: {who}\n\n{question}"
+HANDOFF_STAFF_CONTEXT = "\n\nTrao đổi gần đây với Trợ lý số:\n{lines}"
+HANDOFF_STAFF_HOW = "\n\nBấm «Tôi nhận» rồi trả lời (reply) vào tin này; câu trả lời sẽ được gửi tới công dân."
+BUTTON_CLAIM = "🙋 Tôi nhận"
+HANDOFF_CLAIMED = "👤 {name} đã nhận câu hỏi #{id}. Trả lời (reply) vào tin câu hỏi để gửi cho công dân."
+HANDOFF_CLAIMED_BY_OTHER = "Câu hỏi #{id} đã do {name} nhận trước; bạn không cần trả lời nữa."
+HANDOFF_ALREADY_ANSWERED = "Câu hỏi #{id} đã được trả lời rồi."
+HANDOFF_NOT_FOUND = "Không tìm thấy câu hỏi hoặc phản ánh này (có thể công dân đã xóa dữ liệu của mình)."
+HANDOFF_ONLY_STAFF = "Chỉ cán bộ trong danh sách mới trả lời công dân được. Bạn nhờ quản trị viên thêm bằng /themcanbo."
+HANDOFF_ANSWER_TO_CITIZEN = "💬 **Cán bộ phường trả lời** câu hỏi của bạn (#{id}):\n\n{answer}"
+HANDOFF_DELIVERED = "✅ Đã gửi câu trả lời tới công dân (câu hỏi #{id})."
+HANDOFF_NOT_DELIVERED = (
+    "⚠️ Chưa gửi được câu trả lời cho câu hỏi #{id} tới công dân ({reason}). Câu hỏi vẫn do bạn giữ; "
+    "bạn có thể trả lời lại sau."
+)
+BUTTON_SAVE_DRAFT = "📚 Lưu vào kho tri thức"
+HANDOFF_DRAFT_SAVED = (
+    "📚 Đã lưu bản nháp «{entry}» vào tệp {file}. Cán bộ biên tập lại, thêm nguồn rồi chuyển sang tệp chủ đề "
+    "phù hợp; công dân chưa thấy bản nháp này."
+)
+HANDOFF_DRAFT_NOT_READY = "Câu hỏi #{id} chưa có câu trả lời của cán bộ để lưu."
+HANDOFF_DRAFT_FAILED = "⚠️ Không lưu được bản nháp: {reason}"
+HANDOFF_REMINDER = "⏰ Câu hỏi #{id} đã chờ {minutes} phút mà chưa có cán bộ nhận:\n\n{question}"
+QUEUE_EMPTY = "Không có câu hỏi hay phản ánh nào đang chờ. 👍"
+QUEUE_HEADER = "📋 **Đang chờ cán bộ**"
+QUEUE_TICKET = "• Câu hỏi #{id} ({age}, {state}): {question}"
+QUEUE_REPORT = "• Phản ánh {code} ({age}, {state}): {topic}: {description}"
+QUEUE_UNCLAIMED = "chưa ai nhận"
+QUEUE_CLAIMED_BY = "{name} đang giữ"
+AGE_MINUTES = "{n} phút"
+AGE_HOURS = "{n} giờ"
+AGE_DAYS = "{n} ngày"
+WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+CITIZEN_LABEL = "Công dân {tag} ({channel})"
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "messenger": "Messenger", "webchat": "web phường",
+                 "terminal": "máy tính", "test": "thử nghiệm"}
+
+# --- citizens' reports (phản ánh, kiến nghị) --------------------------------------------------------------
+REPORT_UNAVAILABLE = (
+    "Hiện Trợ lý số chưa nhận phản ánh qua kênh này. Bạn vui lòng liên hệ trực tiếp: {contact}."
+)
+REPORT_CHOOSE_TOPIC = (
+    "📮 **Gửi phản ánh, kiến nghị tới phường**\nBạn chọn lĩnh vực (bấm «Hủy» để dừng):"
+)
+REPORT_ASK_DESCRIPTION = (
+    "Lĩnh vực: {topic}.\nBạn mô tả ngắn gọn sự việc: chuyện gì, từ khi nào, ảnh hưởng thế nào."
+)
+REPORT_DESCRIPTION_SHORT = "Bạn mô tả rõ hơn một chút giúp mình (ít nhất vài từ) nhé."
+REPORT_ASK_LOCATION = "Sự việc ở đâu? (số nhà, tên đường, tổ dân phố…). Nếu không cần, bấm «Bỏ qua»."
+REPORT_ASK_PHOTO = "Bạn có thể gửi **một ảnh** chụp hiện trường. Nếu không có, bấm «Bỏ qua»."
+REPORT_ASK_CONTACT = (
+    "Bạn có muốn để lại số điện thoại hoặc cách liên hệ để cán bộ trao đổi thêm không? "
+    "Không bắt buộc: bấm «Bỏ qua» nếu không muốn."
+)
+REPORT_CONFIRM = (
+    "Bạn kiểm tra lại phản ánh:\n\n• Lĩnh vực: {topic}\n• Nội dung: {description}\n• Địa điểm: {location}\n"
+    "• Ảnh: {photo}\n• Liên hệ: {contact}\n\nBấm «Gửi phản ánh» để gửi tới phường."
+)
+REPORT_NONE = "không có"
+REPORT_HAS_PHOTO = "có 1 ảnh"
+BUTTON_SKIP = "Bỏ qua"
+BUTTON_SEND_REPORT = "✅ Gửi phản ánh"
+BUTTON_CANCEL = "✖️ Hủy"
+REPORT_CANCELLED = "Đã hủy, phản ánh chưa được gửi."
+REPORT_EXPIRED = "Phiên gửi phản ánh đã hết hạn. Bạn gõ /phananh để bắt đầu lại nhé."
+REPORT_RECEIVED = (
+    "✅ Phường đã nhận phản ánh của bạn. **Mã phản ánh: {code}**\n"
+    "Bạn gõ /tracuu {code} để xem tình trạng xử lý; mình cũng sẽ báo bạn mỗi khi có tiến triển."
+)
+REPORT_STAFF_NEW = (
+    "📮 **Phản ánh mới {code}**\nTừ: {who}\nLĩnh vực: {topic}\nNội dung: {description}\nĐịa điểm: {location}\n"
+    "Liên hệ: {contact}{photo}\n\nBấm «Tôi xử lý» để nhận; trả lời (reply) vào tin này để gửi câu trả lời; "
+    "bấm «Đã xong» khi hoàn tất."
+)
+REPORT_STAFF_PHOTO = "\n📷 Có ảnh đính kèm (tin ngay trên)."
+BUTTON_ASSIGN = "🙋 Tôi xử lý"
+BUTTON_CLOSE = "✅ Đã xong"
+REPORT_ASSIGNED_STAFF = "👤 {name} nhận xử lý phản ánh {code}."
+REPORT_ASSIGNED_OTHER = "Phản ánh {code} đã do {name} nhận xử lý."
+REPORT_ASSIGNED_CITIZEN = "📮 Phản ánh {code} của bạn đã được cán bộ phường tiếp nhận và đang xử lý."
+REPORT_REPLY_CITIZEN = "📮 **Cán bộ phường trả lời phản ánh {code}:**\n\n{reply}"
+REPORT_REPLY_DELIVERED = "✅ Đã gửi câu trả lời tới người phản ánh ({code})."
+REPORT_REPLY_REFUSED = "Phản ánh {code} đã đóng hoặc do cán bộ khác xử lý."
+REPORT_CLOSED_CITIZEN = (
+    "✅ Phản ánh {code} của bạn đã được xử lý xong và đóng lại. Cảm ơn bạn đã góp ý cho phường!"
+)
+REPORT_CLOSED_STAFF = "✅ Phản ánh {code} đã đóng; người phản ánh đã được báo."
+REPORT_ALREADY_CLOSED = "Phản ánh {code} đã đóng trước đó."
+REPORT_CITIZEN_NOT_TOLD = "⚠️ Chưa báo được người phản ánh ({reason})."
+TRACK_USAGE = "Bạn gõ /tracuu kèm mã phản ánh, ví dụ: /tracuu PA-2026-00042"
+TRACK_NOT_FOUND = (
+    "Mình không tìm thấy phản ánh mã {code} trong các phản ánh bạn đã gửi. Bạn kiểm tra lại mã giúp mình nhé."
+)
+TRACK_STATUS = "📮 Phản ánh **{code}** ({topic}), gửi lúc {created}:\nTình trạng: **{status}**{reply}"
+TRACK_REPLY = "\n\nCán bộ trả lời: {reply}"
+REPORT_STATUS_NAMES = {"new": "đã tiếp nhận, chờ cán bộ xử lý", "assigned": "cán bộ đang xử lý",
+                       "replied": "cán bộ đã trả lời", "closed": "đã xử lý xong"}

@@ -148,6 +148,9 @@ class TelegramSender(SequentialSender):
         keyboard = build_keyboard(reply.buttons)
         preview = LinkPreviewOptions(is_disabled=reply.disable_preview)
         sent: list[SentMessage] = []
+        if reply.photo:
+            photo = await self.bot.send_photo(chat_id=chat_id, photo=reply.photo)
+            sent.append(SentMessage(message_id=str(photo.message_id)))
         for index, chunk in enumerate(chunks):
             markup = keyboard if index == len(chunks) - 1 else None
             if index == 0 and allow_edit and reply.edit_message_id is not None:
@@ -368,6 +371,7 @@ class TelegramChannel:
             head, _, rest = text.partition(" ")
             text = head.split("@", 1)[0] + (" " + rest if rest else "")
         reply_to = message.reply_to_message
+        photo = message.photo[-1].file_id if message.photo else None
         return IncomingMessage(
             channel=CHANNEL,
             user_id=str(user.id),
@@ -380,6 +384,7 @@ class TelegramChannel:
             addressed=addressed,
             is_staff=user.id in self.settings.admin_telegram_ids,
             forwarded=message.forward_origin is not None,
+            photo=photo,
         )
 
     def incoming_from_button(self, update: Update) -> IncomingMessage | None:

@@ -1,5 +1,5 @@
-"""``report unanswered | usage | review``: what citizens asked that the bot could not answer, how it is used, and
-which knowledge entries are due for review."""
+"""``report unanswered | usage | review | phananh``: what citizens asked that the bot could not answer, how it is
+used, which knowledge entries are due for review, and citizens' reports for export."""
 
 from __future__ import annotations
 
@@ -110,8 +110,48 @@ def _days(value: str) -> int:
     return int(value)
 
 
+REPORT_COLUMNS = ("ma", "ngay_gui", "linh_vuc", "noi_dung", "dia_diem", "lien_he", "co_anh", "kenh", "trang_thai",
+                  "can_bo", "tra_loi", "cap_nhat")
+
+
+def phananh(args: argparse.Namespace, settings: Settings) -> int:
+    """Export citizens' reports for the ward's official systems (text table, or CSV with ``--csv``)."""
+    import csv
+    from zoneinfo import ZoneInfo
+
+    from bot.handoff.store import reports_since
+
+    if _missing_schema(settings):
+        return 1
+    tz = ZoneInfo(settings.bot_timezone)
+    since = utcnow() - reports.parse_window(args.since)
+    engine = create_engine_for(settings.database_url)
+    try:
+        rows = reports_since(sessions=make_sessionmaker(engine), since=since)
+    finally:
+        engine.dispose()
+
+    def local(value: Any) -> str:
+        return str(value.astimezone(tz).strftime("%Y-%m-%d %H:%M")) if value is not None else ""
+
+    records = [
+        (r.code, local(r.created_at), r.topic, r.description, r.location or "", r.contact or "",
+         "co" if r.photo else "khong", r.channel, r.status, r.assigned_name or "", r.reply or "", local(r.updated_at))
+        for r in rows
+    ]
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(REPORT_COLUMNS)
+        writer.writerows(records)
+    else:
+        for record in records:
+            print(f"{record[0]}  {record[1]}  {record[8]:<9} {record[2]}: {record[3][:80]}")
+        print(f"{len(records)} phản ánh trong {reports.window_label(args.since)}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
-    """Register ``report unanswered``, ``report usage`` and ``report review``."""
+    """Register ``report unanswered``, ``usage``, ``review`` and ``phananh``."""
     report = sub.add_parser("report", help="reports for staff")
     report_sub = report.add_subparsers(dest="report_command", required=True)
 
@@ -132,3 +172,8 @@ def add_commands(sub: Any) -> None:
     r.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
     r.add_argument("--days", type=_days, help="review period in days (default: KNOWLEDGE_REVIEW_DAYS)")
     r.set_defaults(handler=review)
+
+    r = report_sub.add_parser("phananh", help="citizens' reports (phản ánh) with their status, for export")
+    r.add_argument("--since", type=_window, default="30d", help="time window (default: 30d)")
+    r.add_argument("--csv", action="store_true", help="CSV on standard output")
+    r.set_defaults(handler=phananh)

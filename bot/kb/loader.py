@@ -631,3 +631,10 @@ def load_knowledge(path: Path) -> LoadResult:
         )
     )
     return LoadResult(kb, sorted(problems, key=lambda p: (p.file, p.line)), ctx)
+
+
+def topic_problems(data: LineDict, display: str, ctx: ConfigContext) -> list[Problem]:
+    """Every problem of ``data`` read as a topic file (for parts that keep topic-shaped drafts elsewhere)."""
+    problems: list[Problem] = []
+    _load_topic(data, display, ctx, problems)
+    return problems

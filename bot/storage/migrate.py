@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 # Modules that declare tables on ``Base``; later features append theirs so autogenerate sees them.
-METADATA_MODULES: list[str] = ["bot.storage.models", "bot.broadcast.models", "bot.channels.zalo.models"]
+METADATA_MODULES: list[str] = ["bot.storage.models", "bot.broadcast.models", "bot.channels.zalo.models",
+                               "bot.handoff.models"]
 
 
 def target_metadata() -> MetaData:

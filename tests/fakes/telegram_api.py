@@ -281,11 +281,13 @@ class FakeTelegram:
         message_id: int | None = None,
         first_name: str = "Dân",
         forward_origin: dict[str, Any] | None = None,
+        photo_file_id: str | None = None,
     ) -> dict[str, Any]:
         """Build a message update (commands and @mentions get their entities, as Telegram sends them).
 
         ``forward_origin`` makes it a forwarded message (a MessageOrigin object, e.g.
-        ``{"type": "hidden_user", "sender_user_name": "…", "date": …}``).
+        ``{"type": "hidden_user", "sender_user_name": "…", "date": …}``). With ``photo_file_id`` it is a photo
+        message and ``text`` its caption (empty: no caption).
         """
         user_id = user_id if user_id is not None else chat_id
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
@@ -311,6 +313,15 @@ class FakeTelegram:
             message["entities"] = entities
         if forward_origin is not None:
             message["forward_origin"] = forward_origin
+        if photo_file_id is not None:
+            caption = message.pop("text")
+            message.pop("entities", None)
+            if caption:
+                message["caption"] = caption
+            message["photo"] = [
+                {"file_id": f"{photo_file_id}-small", "file_unique_id": "s1", "width": 90, "height": 90},
+                {"file_id": photo_file_id, "file_unique_id": "b1", "width": 1280, "height": 960},
+            ]
         if reply_to_bot_message_id is not None:
             stored = self._messages.get((chat_id, reply_to_bot_message_id))
             message["reply_to_message"] = {
@@ -578,6 +589,18 @@ class FakeTelegram:
         message_id = self.next_message_id()
         self._messages[(chat_id, message_id)] = _StoredMessage(chat_id, message_id, visible, markup)
         return self._message(chat_id, message_id, visible, markup)
+
+    def _m_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat_id(params)
+        photo = params.get("photo")
+        if not isinstance(photo, str) or not photo:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        self._check_rate(chat_id)
+        message_id = self.next_message_id()
+        msg = self._message(chat_id, message_id, "", None)
+        del msg["text"]
+        msg["photo"] = [{"file_id": photo, "file_unique_id": "p1", "width": 1280, "height": 960}]
+        return msg
 
     def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
