@@ -1,7 +1,7 @@
 """Paths to a person: questions handed to ward staff, and citizens' reports with tracking codes.
 
-Revision ID: 0005_handoff
-Revises: 0004_flows
+Revision ID: 0006_handoff
+Revises: 0005_open_deliveries
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from bot.storage.models import UTCDateTime
 
-revision = "0005_handoff"
-down_revision = "0004_flows"
+revision = "0006_handoff"
+down_revision = "0005_open_deliveries"
 branch_labels = None
 depends_on = None
 
