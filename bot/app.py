@@ -36,11 +36,14 @@ ADMIN_CHANNEL = "telegram"  # ADMIN_TELEGRAM_IDS are Telegram user ids
 
 def run(settings: Settings) -> int:
     """Start the bot with every configured channel (or the terminal chat); return the process exit code."""
-    configure_logging(settings)
+    handler = configure_logging(settings)
+    terminal = not configured_channels(settings)
+    if terminal and "log_level" not in settings.model_fields_set:
+        handler.setLevel(logging.WARNING)  # the terminal is the chat: only problems go there, unless asked
     from bot.services import build_services
 
     services = build_services(settings)
-    if not configured_channels(settings):
+    if terminal:
         try:
             from bot.channels.terminal import run_terminal
 
