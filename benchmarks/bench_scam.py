@@ -1,7 +1,8 @@
 """The scam checker on labelled messages: detection per signal and overall, both halves, and its speed.
 
 Prints Markdown tables: how many scam messages are flagged 🔴/🟠 and how many genuine ones are marked 🔴, on
-the dev and test halves (alternate messages of each kind; rules were written before the set); which signals
+the dev and test halves (alternate messages of each kind; rules were written before the set) and on a fresh
+set written after the rules were frozen; which signals
 fire on scams and on genuine messages; how often the labelled FAQ questions would be taken for a received
 message (they must stay with the FAQ); and messages per second with and without the knowledge-base entries.
 
@@ -40,7 +41,8 @@ class Message:
 
 
 def load_messages(folder: Path = DATA) -> list[Message]:
-    """Both files; within each kind, messages alternate between the dev and test halves."""
+    """Both files (within each kind, messages alternate between the dev and test halves), then the fresh set
+    written after the rules were frozen."""
     out: list[Message] = []
     for name, scam in (("scam.yaml", True), ("genuine.yaml", False)):
         seen: Counter[str] = Counter()
@@ -49,6 +51,8 @@ def load_messages(folder: Path = DATA) -> list[Message]:
             split = "dev" if seen[kind] % 2 == 0 else "test"
             seen[kind] += 1
             out.append(Message(str(item["t"]), scam, kind, str(item["s"]), split))
+    for item in yaml.safe_load((folder / "fresh.yaml").read_text("utf-8")):
+        out.append(Message(str(item["t"]), bool(item["scam"]), str(item["k"]), str(item["s"]), "fresh"))
     return out
 
 
@@ -62,7 +66,7 @@ def detection_table(messages: list[Message], verdicts: list[Verdict]) -> list[st
         "| half | scams | flagged 🔴/🟠 | 🔴 | genuine | genuine 🔴 | genuine 🟠 | taken when pasted: scam / genuine |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for half in ("dev", "test", "all"):
+    for half in ("dev", "test", "fresh", "all"):
         rows = [(m, v) for m, v in zip(messages, verdicts, strict=True) if half in ("all", m.split)]
         scams = [(m, v) for m, v in rows if m.scam]
         genuine = [(m, v) for m, v in rows if not m.scam]
