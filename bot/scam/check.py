@@ -197,6 +197,9 @@ def _money_request(folded: str, unofficial_link: bool) -> bool:
 # --- links ---------------------------------------------------------------------------------------------------
 
 
+_FOREIGN_GOV = re.compile(r"(?:^|\.)gov(?:\.(?!vn$)[a-z]{2})?$")
+
+
 def _is_official(host: str, config: ScamConfig) -> bool:
     return any(host == d or host.endswith("." + d) for d in config.official_domains)
 
@@ -205,7 +208,8 @@ def _lookalike_of(link: Link, config: ScamConfig) -> str | None:
     """The official domain or brand this host imitates, if it does."""
     skel = link.skeleton
     tokens = re.split(r"[.\-_]", skel)
-    if "gov" in tokens or "govvn" in tokens or any(t.startswith("gov") and t.endswith("vn") for t in tokens):
+    foreign_gov = bool(_FOREIGN_GOV.search(link.host))  # usa.gov, gov.uk: real governments, not a trick
+    if not foreign_gov and ("gov" in tokens or any(t.startswith("gov") and t.endswith("vn") for t in tokens)):
         return "gov.vn"
     for brand in config.brands:
         for token in tokens:
