@@ -316,6 +316,7 @@ SCAM_SIGNALS = {
         "để kiểm tra."
     ),
     "wrong_transfer": "Tin nhắn nói «chuyển nhầm» rồi đòi trả vào tài khoản khác: chỉ trả lại qua ngân hàng của bạn.",
+    "move_to_chat": "Tin nhắn kéo bạn sang Zalo, Telegram để «làm việc»: cơ quan, ngân hàng không làm việc qua đó.",
     "impersonation": "Tin nhắn xưng là {detail}; hãy tự gọi số chính thức để hỏi lại, đừng gọi số trong tin nhắn.",
 }
 SCAM_AUTHORITIES = {

@@ -41,6 +41,7 @@ BRANDS = words(
     dichvucong vneid bocongan congan baohiemxahoi bhxh vssid csgt evn dienluc thuedientu
     vietcombank vcb bidv agribank vietinbank techcombank mbbank vpbank sacombank tpbank hdbank
     momo zalopay vnpay viettel vinaphone mobifone vnpost shopee lazada ghn ghtk viettelpost
+    msb acb shb vib ocb scb ncb tpb hdb seabank eximbank lpbank
     """
 )
 SHORTENERS = words(
