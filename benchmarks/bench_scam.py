@@ -42,8 +42,8 @@ class Message:
 
 
 def load_messages(folder: Path = DATA) -> list[Message]:
-    """Both files (within each kind, messages alternate between the dev and test halves), then the fresh set
-    written after the rules were frozen."""
+    """Both files (within each kind, messages alternate between the dev and test halves), then the fresh sets,
+    each written after the rules were frozen."""
     out: list[Message] = []
     for name, scam in (("scam.yaml", True), ("genuine.yaml", False)):
         seen: Counter[str] = Counter()
@@ -52,8 +52,9 @@ def load_messages(folder: Path = DATA) -> list[Message]:
             split = "dev" if seen[kind] % 2 == 0 else "test"
             seen[kind] += 1
             out.append(Message(str(item["t"]), scam, kind, str(item["s"]), split))
-    for item in yaml.safe_load((folder / "fresh.yaml").read_text("utf-8")):
-        out.append(Message(str(item["t"]), bool(item["scam"]), str(item["k"]), str(item["s"]), "fresh"))
+    for name in ("fresh", "fresh2"):
+        for item in yaml.safe_load((folder / f"{name}.yaml").read_text("utf-8")):
+            out.append(Message(str(item["t"]), bool(item["scam"]), str(item["k"]), str(item["s"]), name))
     return out
 
 
@@ -67,7 +68,7 @@ def detection_table(messages: list[Message], verdicts: list[Verdict]) -> list[st
         "| half | scams | flagged 🔴/🟠 | 🔴 | genuine | genuine 🔴 | genuine 🟠 | taken when pasted: scam / genuine |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for half in ("dev", "test", "fresh", "all"):
+    for half in ("dev", "test", "fresh", "fresh2", "all"):
         rows = [(m, v) for m, v in zip(messages, verdicts, strict=True) if half in ("all", m.split)]
         scams = [(m, v) for m, v in rows if m.scam]
         genuine = [(m, v) for m, v in rows if not m.scam]

@@ -76,8 +76,8 @@ _SECRET = (
     r"ma vua (?:gui|nhan|den)|ma gui ve|ma ve (?:may|so|dien thoai))"
 )
 _SHARE_SECRET = re.compile(
-    rf"\b(cung cap|gui(?: lai| cho| qua)?|doc(?: lai| cho)?|cho (?:\w+ )?biet|bao lai|nhan(?: tin)? lai|"
-    rf"chuyen tiep|chup(?: man hinh)?|xac nhan|khai bao)\b(?:\W+\w+){{0,6}}?\W+{_SECRET}\b"
+    rf"\b(cung cap|gui(?: lai| cho| qua)?|doc(?: lai| cho)?|cho (?:\w+ )?biet|cho (?:\w+ )?xin|bao lai|"
+    rf"nhan(?: tin)? lai|chuyen tiep|chup(?: man hinh)?|xac nhan|khai bao)\b(?:\W+\w+){{0,6}}?\W+{_SECRET}\b"
 )
 # The code first, the request after: "mã 6 số vừa gửi tới máy bạn, bạn gửi lại giúp mình".
 _SECRET_THEN_SHARE = re.compile(
@@ -106,8 +106,9 @@ _THREAT = re.compile(
     r"truy thu)"
 )
 _LURE = re.compile(
-    r"\b(trung thuong|trung giai|giai thuong|qua tang|qua tri an|tri an khach hang|hoan tien|hoan thue|hoan phi|"
-    r"tro cap|ho tro (?:tien|kinh phi|\d)|nhan (?:tien|qua|thuong|ho tro)|tien thuong|loi nhuan|hoa hong|"
+    r"\b(trung thuong|trung giai|quay thuong|giai thuong|qua tang|qua tri an|tri an khach hang|hoan tien|"
+    r"hoan thue|hoan phi|tro cap|ho tro (?:tien|kinh phi|\d)|nhan (?:tien|qua|thuong|ho tro)|tien thuong|"
+    r"loi nhuan|hoa hong|"
     r"viec nhe luong cao|lam viec tai nha|cong tac vien|\bctv\b|giai ngan|vay (?:nhanh|online|tien nhanh)|"
     r"khong can the chap|nang han muc|nang hang the|mien phi 100|tang luong huu|qua tet|duoc chon nhan|"
     r"(?:khach hang|nguoi) may man)"
@@ -121,7 +122,8 @@ _MONEY = re.compile(r"\b(chuyen (?:khoan|tien|tra|phi)|nop (?:tien|phi|le phi)|d
 _MONEY_ALWAYS = re.compile(
     r"\b(chuyen (?:khoan |tien )?truoc|chuyen coc|dat coc|coc truoc|chuyen gap|chuyen tam|"
     r"phi (?:ho so|van chuyen|giai ngan|thu tuc|kich hoat|xac minh|mo khoa|xu ly|thong quan|luu kho|bao lanh)|"
-    r"le phi nhan|phi nhan (?:hang|qua|thuong|giai)|phi bao hiem (?:hang hoa|khoan vay|don hang)|"
+    r"le phi nhan|ky quy|tien (?:dam bao|ky quy|bao lanh)|phi nhan (?:hang|qua|thuong|giai)|"
+    r"phi bao hiem (?:hang hoa|khoan vay|don hang)|"
     r"(?:chuyen|gui)(?: \w+){0,4} \d+ ?(?:trieu|tr|nghin|ngan|k)\b)"
 )
 _PERSONAL_ACCOUNT = re.compile(
@@ -141,7 +143,8 @@ _TO_RECEIVE = re.compile(r"\W*(?:\w+\W+){0,3}(?:de|moi) (?:nhan|duoc|lay)\b")
 _TO_ACCOUNT = re.compile(r"\W*(?:\w+\W+){0,3}(?:vao|toi|den|qua) (?:so )?(?:tai khoan|stk|so nay)")
 _SAFE_ACCOUNT = re.compile(
     r"\b(tai khoan (?:an toan|tam giu|tam thoi cua|cua co quan|chuyen dung|giam sat)|"
-    r"chuyen (?:het|toan bo) (?:tien|so tien|tai san)|(?:chung minh|xac minh) (?:nguon tien|trong sach|tai san)|"
+    r"chuyen (?:het|toan bo|khoan) (?:tien|so tien|tai san|so du)|"
+    r"(?:chung minh|xac minh) (?:nguon tien|trong sach|tai san)|"
     r"kiem tra (?:nguon )?tien (?:sach|ban)|phong toa tai khoan)"
 )
 _LINK_ACTION = re.compile(
@@ -225,7 +228,7 @@ def _lookalike_of(link: Link, config: ScamConfig) -> str | None:
     foreign_gov = bool(_FOREIGN_GOV.search(link.host))  # usa.gov, gov.uk: real governments, not a trick
     if not foreign_gov and ("gov" in tokens or any(t.startswith("gov") and t.endswith("vn") for t in tokens)):
         return "gov.vn"
-    for brand in config.brands:
+    for brand in config.brands | config.official_names:
         for token in tokens:
             if token == brand or (len(brand) >= 5 and (token.startswith(brand) or token.endswith(brand))):
                 return brand
