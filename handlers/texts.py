@@ -18,6 +18,8 @@ HELP = (
     "- /menu: xem các chủ đề và câu hỏi thường gặp\n"
     "- /dangky: nhận thông báo của phường/xã; /huydangky: ngừng nhận\n"
     "- /xoadulieu: xóa dữ liệu mà Trợ lý số đang lưu về bạn\n"
+    "- /kiemtra kèm tin nhắn hoặc đường link: kiểm tra có dấu hiệu lừa đảo không "
+    "(hoặc chuyển tiếp tin nhắn đáng ngờ cho mình)\n"
     "- Khi có nút bấm, bạn cũng có thể gõ số thứ tự (1, 2, 3…) để chọn.\n\n"
     "Cần hỗ trợ trực tiếp, bạn liên hệ: {contact}."
 )
