@@ -12,7 +12,7 @@ import logging
 
 from bot.kb.loader import WARD_DEFAULTS
 from bot.messages import IncomingMessage, Reply
-from bot.scam import DEFAULT_CONFIG, ScamConfig, Verdict, analyze, looks_like_message
+from bot.scam import DEFAULT_CONFIG, Level, ScamConfig, Verdict, analyze, looks_like_message
 from bot.scam.advice import closest_entries
 from bot.scam.config import CONFIG_NAME
 from bot.services import Services
@@ -39,8 +39,9 @@ async def kiemtra(msg: IncomingMessage, services: Services) -> list[Reply]:
 
 async def maybe_check(msg: IncomingMessage, services: Services, body: str) -> list[Reply] | None:
     """Check a forwarded message, or typed text that looks like a received message; None for a question."""
-    verdict = analyze(body, config_of(services))
-    if msg.forwarded or looks_like_message(body, verdict, config_of(services)):
+    config = config_of(services)
+    verdict = analyze(body, config)
+    if msg.forwarded or looks_like_message(body, verdict, config):
         return await check(msg, services, body, verdict)
     return None
 
@@ -55,10 +56,10 @@ async def check(msg: IncomingMessage, services: Services, body: str, verdict: Ve
     log.info("scam check on %s: %s %s", msg.channel, verdict.level.value, ",".join(verdict.codes))
     kb = services.knowledge.kb
     parts = [texts.SCAM_LEVEL[verdict.level.value]]
-    signs = [_explain(code, detail) for code, detail in ((s.code, s.detail) for s in verdict.signals)]
+    signs = [_explain(s.code, s.detail) for s in verdict.signals]
     if signs:
         parts.append(texts.SCAM_SIGNS_TITLE + "\n" + "\n".join(f"- {s}" for s in signs))
-    if verdict.level.value == "none":
+    if verdict.level is Level.NONE:
         parts.append(texts.SCAM_NONE_CAUTION)
     parts.append(texts.SCAM_WHAT_TO_DO.format(police=kb.ward.police_phone or WARD_DEFAULTS["police_phone"]))
     parts.append(texts.SCAM_CONTACT.format(contact=kb.ward.contact_line()))
@@ -69,6 +70,7 @@ async def check(msg: IncomingMessage, services: Services, body: str, verdict: Ve
 
 
 def _explain(code: str, detail: str) -> str:
+    """One plain sentence for a signal; authority kinds are named in Vietnamese."""
     if code == "impersonation":
         names = [texts.SCAM_AUTHORITIES.get(kind, kind) for kind in detail.split(",") if kind]
         detail = ", ".join(names)

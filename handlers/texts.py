@@ -18,6 +18,8 @@ HELP = (
     "- /menu: xem các chủ đề và câu hỏi thường gặp\n"
     "- /dangky: nhận thông báo của phường/xã; /huydangky: ngừng nhận\n"
     "- /xoadulieu: xóa dữ liệu mà Trợ lý số đang lưu về bạn\n"
+    "- /kiemtra kèm tin nhắn hoặc đường link: kiểm tra có dấu hiệu lừa đảo không "
+    "(hoặc chuyển tiếp tin nhắn đáng ngờ cho mình)\n"
     "- Khi có nút bấm, bạn cũng có thể gõ số thứ tự (1, 2, 3…) để chọn.\n\n"
     "Cần hỗ trợ trực tiếp, bạn liên hệ: {contact}."
 )
@@ -344,6 +346,7 @@ SCAM_SIGNALS = {
         "để kiểm tra."
     ),
     "wrong_transfer": "Tin nhắn nói «chuyển nhầm» rồi đòi trả vào tài khoản khác: chỉ trả lại qua ngân hàng của bạn.",
+    "move_to_chat": "Tin nhắn kéo bạn sang Zalo, Telegram để «làm việc»: cơ quan, ngân hàng không làm việc qua đó.",
     "impersonation": "Tin nhắn xưng là {detail}; hãy tự gọi số chính thức để hỏi lại, đừng gọi số trong tin nhắn.",
 }
 SCAM_AUTHORITIES = {

@@ -6,6 +6,7 @@ entries, unless ``--no-kb`` asks for the fastest start.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -71,7 +72,7 @@ def kiemtra(kb_path: Path, words: Sequence[str], as_json: bool, use_kb: bool = T
         from bot.kb.store import KnowledgeStore
 
         try:
-            search = KnowledgeStore.open(kb_path).search
+            search = functools.lru_cache(maxsize=1024)(KnowledgeStore.open(kb_path).search)  # signal phrases repeat
         except KnowledgeLoadError as exc:
             print(f"(không mở được kho tri thức: {len(exc.problems)} lỗi; bỏ qua phần «xem thêm»)", file=sys.stderr)
     out = sys.stdout

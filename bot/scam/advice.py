@@ -13,7 +13,7 @@ from bot.kb.result import SearchResult
 from bot.scam.check import Verdict
 from bot.scam.links import URL_PATTERN, deobfuscate
 
-MAX_QUERY = 600
+MAX_QUERY = 300  # the opening of a message carries its topic; longer queries only cost time
 # What each signal is about, in the words the scam entries use.
 SIGNAL_TOPICS: dict[str, str] = {
     "link_apk": "tải ứng dụng file apk từ đường link",

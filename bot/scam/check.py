@@ -64,6 +64,8 @@ class Verdict:
 # A negation earlier in the same clause turns a request into advice: "KHÔNG cung cấp mã OTP cho bất kỳ ai",
 # "ngân hàng không bao giờ yêu cầu cung cấp OTP".
 _NEGATION = re.compile(r"\b(khong|ko|dung|chua|chang|never|not|don't|nghiem cam|tranh|canh giac|tuyet doi khong)\b")
+# For what a message describes (a threat, a deadline, a prize), "tránh bị cắt điện" is still the threat.
+_NEGATION_OF_FACT = re.compile(r"\b(khong|ko|chua|chang|never|not)\b")
 _CLAUSE_END = re.compile(r"[.!?;:,\n]|\bthi\b")  # "không đến thì nộp tiền": a condition, not advice
 _CLAUSE_WINDOW = 80  # characters before a match searched for the start of its clause
 
@@ -74,8 +76,8 @@ _SECRET = (
     r"ma vua (?:gui|nhan|den)|ma gui ve|ma ve (?:may|so|dien thoai))"
 )
 _SHARE_SECRET = re.compile(
-    rf"\b(cung cap|gui(?: lai| cho| qua)?|doc(?: lai| cho)?|cho (?:\w+ )?biet|bao lai|nhan(?: tin)? lai|"
-    rf"chuyen tiep|chup(?: man hinh)?|xac nhan|khai bao)\b(?:\W+\w+){{0,6}}?\W+{_SECRET}\b"
+    rf"\b(cung cap|gui(?: lai| cho| qua)?|doc(?: lai| cho)?|cho (?:\w+ )?biet|cho (?:\w+ )?xin|bao lai|"
+    rf"nhan(?: tin)? lai|chuyen tiep|chup(?: man hinh)?|xac nhan|khai bao)\b(?:\W+\w+){{0,6}}?\W+{_SECRET}\b"
 )
 # The code first, the request after: "mã 6 số vừa gửi tới máy bạn, bạn gửi lại giúp mình".
 _SECRET_THEN_SHARE = re.compile(
@@ -100,16 +102,19 @@ _URGENCY = re.compile(
 _THREAT = re.compile(
     r"\b(phat nguoi|nop phat|bi phat|xu phat|bien ban vi pham|bat giu|tam giam|lenh bat|truy na|khoi to|"
     r"trieu tap|rua tien|duong day (?:ma tuy|rua tien|lua dao|buon)|dieu tra|vi pham phap luat|"
-    r"truy cuu trach nhiem|cuong che|no (?:cuoc|tien dien|tien nuoc|thue|xau)|xu ly hinh su|khoi kien|bi kien)"
+    r"truy cuu trach nhiem|cuong che|no (?:cuoc|tien dien|tien nuoc|thue|xau)|xu ly hinh su|khoi kien|bi kien|"
+    r"truy thu)"
 )
 _LURE = re.compile(
-    r"\b(trung thuong|trung giai|giai thuong|qua tang|qua tri an|tri an khach hang|hoan tien|hoan thue|hoan phi|"
-    r"tro cap|ho tro (?:tien|kinh phi|\d)|nhan (?:tien|qua|thuong|ho tro)|tien thuong|loi nhuan|hoa hong|"
+    r"\b(trung thuong|trung giai|quay thuong|giai thuong|qua tang|qua tri an|tri an khach hang|hoan tien|"
+    r"hoan thue|hoan phi|tro cap|ho tro (?:tien|kinh phi|\d)|nhan (?:tien|qua|thuong|ho tro)|tien thuong|"
+    r"loi nhuan|hoa hong|"
     r"viec nhe luong cao|lam viec tai nha|cong tac vien|\bctv\b|giai ngan|vay (?:nhanh|online|tien nhanh)|"
-    r"khong can the chap|nang han muc|nang hang the|mien phi 100|tang luong huu|qua tet)"
+    r"khong can the chap|nang han muc|nang hang the|mien phi 100|tang luong huu|qua tet|duoc chon nhan|"
+    r"(?:khach hang|nguoi) may man)"
 )
 _RECOVERY = re.compile(
-    r"\b(lay lai (?:tien|so tien|tai san)|thu hoi (?:lai )?(?:tien|so tien|tai san)|ho tro nan nhan|"
+    r"\b(lay lai (?:tien|so tien|tai san)|(?:thu|truy) hoi (?:lai )?(?:tien|so tien|tai san)|ho tro nan nhan|"
     r"(?:da |tung )?bi lua\b.{0,60}\b(?:ho tro|lay lai|thu hoi))"
 )
 _MONEY = re.compile(r"\b(chuyen (?:khoan|tien|tra|phi)|nop (?:tien|phi|le phi)|dong (?:phi|tien)|thanh toan)")
@@ -117,29 +122,39 @@ _MONEY = re.compile(r"\b(chuyen (?:khoan|tien|tra|phi)|nop (?:tien|phi|le phi)|d
 _MONEY_ALWAYS = re.compile(
     r"\b(chuyen (?:khoan |tien )?truoc|chuyen coc|dat coc|coc truoc|chuyen gap|chuyen tam|"
     r"phi (?:ho so|van chuyen|giai ngan|thu tuc|kich hoat|xac minh|mo khoa|xu ly|thong quan|luu kho|bao lanh)|"
-    r"le phi nhan|chuyen(?: \w+){0,4} \d+ ?(?:trieu|tr|nghin|ngan|k)\b)"
+    r"le phi nhan|ky quy|tien (?:dam bao|ky quy|bao lanh)|phi nhan (?:hang|qua|thuong|giai)|"
+    r"phi bao hiem (?:hang hoa|khoan vay|don hang)|"
+    r"(?:chuyen|gui)(?: \w+){0,4} \d+ ?(?:trieu|tr|nghin|ngan|k)\b)"
 )
 _PERSONAL_ACCOUNT = re.compile(
     r"\b(?:tai khoan|stk|tk|so tai khoan) (?:ca nhan|rieng|(?:cua )?(?:can bo|nhan vien|thay|co|ke toan|ban))\b"
 )
 _EMERGENCY = re.compile(
-    r"\b(cap cuu|tai nan|mo gap|nhap vien|dang bi giu|bi bat|bao lanh|can gap|dang gap|gap lam|gap qua)\b"
+    r"\b(cap cuu|tai nan|mo gap|nhap vien|vao vien|dang bi giu|bi bat|bao lanh|can gap|dang gap|gap lam|gap qua)\b"
 )
 _WRONG_TRANSFER = re.compile(
     r"\bchuyen nham\b.{0,120}\b(?:(?:tai khoan|stk|so tai khoan|so tk) (?:khac|nay|moi)|tai khoan cu)"
 )
-_MONEY_CUE = re.compile(r"\b(vui long|hay|yeu cau|de nghi|can|phai|buoc|moi|xin|nho|de nhan)\W+(?:\w+\W+){0,3}$")
+_MONEY_CUE = re.compile(
+    r"\b(vui long|hay|yeu cau|de nghi|can|phai|buoc|moi|xin|nho|de nhan|huong dan)\W+(?:\w+\W+){0,3}$"
+)
 # "… nộp phí 500k để nhận", "… mới được giải ngân": paying first to receive something.
 _TO_RECEIVE = re.compile(r"\W*(?:\w+\W+){0,3}(?:de|moi) (?:nhan|duoc|lay)\b")
-_TO_ACCOUNT = re.compile(r"\W*(?:\w+\W+){0,3}(?:vao|toi|den|qua) (?:so )?(?:tai khoan|stk)")
+_TO_ACCOUNT = re.compile(r"\W*(?:\w+\W+){0,3}(?:vao|toi|den|qua) (?:so )?(?:tai khoan|stk|so nay)")
 _SAFE_ACCOUNT = re.compile(
     r"\b(tai khoan (?:an toan|tam giu|tam thoi cua|cua co quan|chuyen dung|giam sat)|"
-    r"chuyen (?:het|toan bo) (?:tien|so tien|tai san)|(?:chung minh|xac minh) (?:nguon tien|trong sach|tai san)|"
+    r"chuyen (?:het|toan bo|khoan) (?:tien|so tien|tai san|so du)|"
+    r"(?:chung minh|xac minh) (?:nguon tien|trong sach|tai san)|"
     r"kiem tra (?:nguon )?tien (?:sach|ban)|phong toa tai khoan)"
 )
 _LINK_ACTION = re.compile(
     r"\b(truy cap|bam vao|nhan vao|nhap vao|click|an vao|vao link|vao duong (?:link|dan)|theo (?:duong )?link|"
     r"tai link|link sau|link duoi|duong link|duong dan)\b"
+)
+# Moving the conversation to a chat app: state bodies and banks do not work over Zalo or Telegram.
+_MOVE_TO_CHAT = re.compile(
+    r"\b(ket ban zalo|add zalo|nhan zalo|lien he (?:qua )?(?:zalo|telegram)|qua zalo|nhom (?:zalo|telegram)|"
+    r"telegram @\w+)"
 )
 _AUTHORITIES: tuple[tuple[str, re.Pattern[str], bool], ...] = (  # (kind, pattern, is a state body)
     ("police", re.compile(r"\b(cong an|canh sat|csgt|bo cong an|c03|an ninh mang|ca phuong|ca xa)\b"), True),
@@ -165,16 +180,18 @@ _AUTHORITIES: tuple[tuple[str, re.Pattern[str], bool], ...] = (  # (kind, patter
 )
 
 
-def _negated(folded: str, start: int) -> bool:
+def _negated(folded: str, start: int, negation: re.Pattern[str] = _NEGATION) -> bool:
     before = folded[max(0, start - _CLAUSE_WINDOW) : start]
     clause = _CLAUSE_END.split(before)[-1]
-    return bool(_NEGATION.search(clause))
+    return bool(negation.search(clause))
 
 
-def _first_unnegated(pattern: re.Pattern[str], folded: str, group: int = 0) -> re.Match[str] | None:
+def _first_unnegated(
+    pattern: re.Pattern[str], folded: str, group: int = 0, negation: re.Pattern[str] = _NEGATION
+) -> re.Match[str] | None:
     """The first match whose clause (before ``group``, the request verb) holds no negation."""
     for m in pattern.finditer(folded):
-        if not _negated(folded, m.start(group)):
+        if not _negated(folded, m.start(group), negation):
             return m
     return None
 
@@ -197,6 +214,9 @@ def _money_request(folded: str, unofficial_link: bool) -> bool:
 # --- links ---------------------------------------------------------------------------------------------------
 
 
+_FOREIGN_GOV = re.compile(r"(?:^|\.)gov(?:\.(?!vn$)[a-z]{2})?$")
+
+
 def _is_official(host: str, config: ScamConfig) -> bool:
     return any(host == d or host.endswith("." + d) for d in config.official_domains)
 
@@ -205,9 +225,10 @@ def _lookalike_of(link: Link, config: ScamConfig) -> str | None:
     """The official domain or brand this host imitates, if it does."""
     skel = link.skeleton
     tokens = re.split(r"[.\-_]", skel)
-    if "gov" in tokens or "govvn" in tokens or any(t.startswith("gov") and t.endswith("vn") for t in tokens):
+    foreign_gov = bool(_FOREIGN_GOV.search(link.host))  # usa.gov, gov.uk: real governments, not a trick
+    if not foreign_gov and ("gov" in tokens or any(t.startswith("gov") and t.endswith("vn") for t in tokens)):
         return "gov.vn"
-    for brand in config.brands:
+    for brand in config.brands | config.official_names:
         for token in tokens:
             if token == brand or (len(brand) >= 5 and (token.startswith(brand) or token.endswith(brand))):
                 return brand
@@ -295,17 +316,17 @@ def analyze(text: str, config: ScamConfig = DEFAULT_CONFIG) -> Verdict:
         signals.append(Signal("install_app", STRONG if unofficial or "apk" in m.group(0) else 2))
     if _first_unnegated(_SAFE_ACCOUNT, folded):
         signals.append(Signal("safe_account", STRONG))
-    if _first_unnegated(_RECOVERY, folded):
+    if _first_unnegated(_RECOVERY, folded, negation=_NEGATION_OF_FACT):
         signals.append(Signal("recovery_offer", STRONG))
-    if _first_unnegated(_THREAT, folded):
+    if _first_unnegated(_THREAT, folded, negation=_NEGATION_OF_FACT):
         signals.append(Signal("threat", 2))
-    if _first_unnegated(_URGENCY, folded):
+    if _first_unnegated(_URGENCY, folded, negation=_NEGATION_OF_FACT):
         signals.append(Signal("urgency", 1))
-    if _first_unnegated(_LURE, folded):
+    if _first_unnegated(_LURE, folded, negation=_NEGATION_OF_FACT):
         signals.append(Signal("lure", 2))
     if _first_unnegated(_WRONG_TRANSFER, folded):
         signals.append(Signal("wrong_transfer", STRONG))
-    if _first_unnegated(_EMERGENCY, folded):
+    if _first_unnegated(_EMERGENCY, folded, negation=_NEGATION_OF_FACT):
         signals.append(Signal("emergency", 2))
     if _first_unnegated(_PERSONAL_ACCOUNT, folded):
         signals.append(Signal("personal_account", 2))
@@ -313,6 +334,8 @@ def analyze(text: str, config: ScamConfig = DEFAULT_CONFIG) -> Verdict:
         signals.append(Signal("money_request", 2))
         if any(s.code == "lure" for s in signals):  # "you won / are owed money, pay a fee first"
             signals.append(Signal("fee_to_receive", STRONG))
+    if _first_unnegated(_MOVE_TO_CHAT, folded):
+        signals.append(Signal("move_to_chat", 1))
     found = authorities(folded)
     if found:
         signals.append(Signal("impersonation", 1, ",".join(kind for kind, _ in found)))

@@ -26,6 +26,9 @@ OFFICIAL_DOMAINS = words(
     vietcombank.com.vn bidv.com.vn agribank.com.vn vietinbank.vn techcombank.com techcombank.com.vn
     mbbank.com.vn acb.com.vn vpbank.com.vn tpb.vn sacombank.com.vn hdbank.com.vn vib.com.vn shb.com.vn
     ocb.com.vn msb.com.vn seabank.com.vn lpbank.com.vn eximbank.com.vn napas.com.vn sbv.gov.vn
+    ncb-bank.vn pvcombank.com.vn baovietbank.vn kienlongbank.com namabank.com.vn abbank.vn bacabank.com.vn
+    vietabank.com.vn scb.com.vn oceanbank.vn cbbank.vn gpbank.com.vn saigonbank.com.vn pgbank.com.vn
+    vietbank.com.vn bvbank.net.vn vikki.vn cake.vn timo.vn
     momo.vn zalopay.vn vnpay.vn viettelmoney.vn shopeepay.vn vnptmoney.vn
     viettel.vn vietteltelecom.vn vinaphone.com.vn vnpt.vn mobifone.vn
     shopee.vn lazada.vn tiki.vn ghn.vn ghtk.vn vnpost.vn viettelpost.com.vn jtexpress.vn
@@ -38,6 +41,7 @@ BRANDS = words(
     dichvucong vneid bocongan congan baohiemxahoi bhxh vssid csgt evn dienluc thuedientu
     vietcombank vcb bidv agribank vietinbank techcombank mbbank vpbank sacombank tpbank hdbank
     momo zalopay vnpay viettel vinaphone mobifone vnpost shopee lazada ghn ghtk viettelpost
+    msb acb shb vib ocb scb ncb tpb hdb seabank eximbank lpbank
     """
 )
 SHORTENERS = words(

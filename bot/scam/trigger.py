@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.scam.check import STRONG, Verdict
+from bot.scam.check import STRONG, Level, Verdict
 from bot.scam.config import DEFAULT_CONFIG, ScamConfig
 from bot.scam.links import URL_PATTERN, deobfuscate, extract_links
 from bot.scam.text import fold
@@ -28,15 +28,20 @@ _QUESTION = re.compile(
 )
 # A citizen telling what happened to them ("có người gọi xưng công an bảo tôi…") asks about it; the FAQ answers.
 _NARRATIVE = re.compile(
-    r"\b(co nguoi|co ai|nguoi (?:tu )?xung|(?:toi|em|minh|me toi|bo toi) (?:nhan duoc|bi|vua bi)|"
-    r"goi (?:dien )?(?:bao|noi) (?:toi|em|minh))\b"
+    r"\b(co (?:nguoi|ng|ai)|(?:nguoi|ng) (?:tu )?xung|(?:nguoi|ng) ta|goi (?:dien )?(?:bao|noi)|"
+    r"nhan tin (?:bao|noi|ru)|(?:toi|em|e|minh|me (?:toi|em|e)|bo (?:toi|em|e)) (?:nhan duoc|bi|vua|cai|quen|lo))\b"
+)
+# Words of someone asking the bot, wherever they stand: "ad ơi", "có phải lừa không", "phải làm sao".
+_ASKING = re.compile(
+    r"\b(ad oi|ad|admin|co phai|phai khong|phai ko|lam sao|lam gi|lm j|the nao|duoc khong|dc ko|lua ko|lua khong|"
+    r"o dau|bao nhieu|dac diem gi|la gi|nhu the nao|ra sao)\b"
 )
 _QUESTION_START = re.compile(r"^(cho (?:em|toi|minh|chau) hoi|xin hoi|hoi|lam sao|lam the nao|tai sao|vi sao)\b")
 
 
 def is_question(folded: str) -> bool:
     """The text reads as a question (ends like one, or starts "cho em hỏi…")."""
-    return bool(_QUESTION.search(folded) or _QUESTION_START.match(folded))
+    return bool(_QUESTION.search(folded) or _QUESTION_START.match(folded) or _ASKING.search(folded))
 
 
 def only_link(text: str) -> bool:
@@ -57,5 +62,8 @@ def looks_like_message(text: str, verdict: Verdict, config: ScamConfig = DEFAULT
         return True
     if _CODE_WORD.search(folded) and _CODE.search(folded):
         return True
-    strong = any(s.weight >= STRONG for s in verdict.signals)
-    return strong and len(folded) >= 60 and not is_question(folded) and not _NARRATIVE.search(folded)
+    # Any sign beyond naming an authority, in a message-length text that neither asks nor tells the citizen's story.
+    signs = [s for s in verdict.signals if s.code != "impersonation"]
+    if not signs or len(folded) < 60 or is_question(folded) or _NARRATIVE.search(folded):
+        return False
+    return verdict.level is not Level.NONE or any(s.weight >= STRONG for s in signs)

@@ -124,3 +124,9 @@ def test_config_exceptions_block_list_and_added_domains() -> None:
     assert "link_unknown" not in analyze("https://anbinh-hanoi.vn/lich", config).codes
     blocked = analyze("xem tại https://www.lua-dao.example/abc", config)
     assert "link_blocked" in blocked.codes and blocked.level.value == "danger"
+
+
+def test_foreign_government_domains_are_not_a_gov_trick() -> None:
+    for link in ("https://www.gov.uk/visas", "https://travel.state.gov"):
+        assert "link_lookalike" not in analyze(link).codes, link
+    assert "link_lookalike" in analyze("https://gov.vn.thongbao.com").codes

@@ -42,6 +42,8 @@ async def test_kiemtra_command_checks_the_text(services: Services) -> None:
 async def test_kiemtra_without_text_explains(services: Services) -> None:
     (reply,) = await send(services, "/kiemtra")
     assert reply.text == texts.SCAM_USAGE
+    (help_reply,) = await send(services, "/help")
+    assert "/kiemtra" in help_reply.text
 
 
 async def test_pasted_message_and_bare_link_are_checked(services: Services) -> None:
