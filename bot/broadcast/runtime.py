@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from bot import retention
+from bot import retention, review
 from bot.broadcast import service
 from bot.broadcast.engine import DeliveryWorker, Eligibility, EngineConfig, recover_stale_claims
 from bot.broadcast.models import SENDING
@@ -154,6 +154,11 @@ class BroadcastRuntime:
             await self.sync()
             retention.set_purge_target(self.services.sessions, self.settings)
             self.scheduler.ensure_daily(retention.daily_purge, retention.JOB_ID, hour=3, minute=17)
+            review.set_reminder_target(review.ReminderTarget(
+                lambda: self.services.knowledge.kb, self.notify_staff, self.settings.knowledge_review_days,
+                self.settings.bot_timezone,
+            ))  # fmt: skip
+            self.scheduler.ensure_monthly(review.monthly_review_reminder, review.JOB_ID, day=1, hour=8, minute=0)
             self.scheduler.resume()
             self._leader_tasks.append(asyncio.create_task(self._sync_loop(), name="schedule-sync"))
         self._leader_tasks.append(asyncio.create_task(self._progress_loop(), name="broadcast-progress"))
@@ -171,6 +176,7 @@ class BroadcastRuntime:
             self._job_engine.dispose()
             self._job_engine = None
         set_job_target(None)
+        review.set_reminder_target(None)
 
     async def sync(self) -> None:
         """Bring the scheduler in line with the scheduled rows and the planned-notices file."""
