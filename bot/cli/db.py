@@ -45,7 +45,7 @@ def current(_: argparse.Namespace, settings: Settings) -> int:
     if revision == head:
         print(f"{revision} (head)")
         return 0
-    print(f"{revision or '(none)'} (head is {head}; run: python -m bot db upgrade)")
+    print(f"{revision or '(none)'} (mới nhất là {head}; hãy chạy: python -m bot db upgrade)")
     return 1
 
 
@@ -57,7 +57,7 @@ def purge_logs(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings)
     days = args.days if args.days is not None else settings.question_log_retention_days
     if days <= 0:
-        print("QUESTION_LOG_RETENTION_DAYS is 0: nothing purged")
+        print("QUESTION_LOG_RETENTION_DAYS là 0: không xóa gì.")
         return 0
     engine = create_engine_for(settings.database_url)
     try:
@@ -71,21 +71,21 @@ def purge_logs(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register ``db upgrade``, ``db downgrade``, ``db current`` and ``db purge-logs``."""
-    db = sub.add_parser("db", help="database migrations and retention")
+    db = sub.add_parser("db", help="nâng cấp cơ sở dữ liệu và xóa dữ liệu quá hạn lưu giữ")
     db_sub = db.add_subparsers(dest="db_command", required=True)
 
-    up = db_sub.add_parser("upgrade", help="migrate the database to a revision (default: the newest)")
-    up.add_argument("--revision", default="head", help="target revision (default: head)")
+    up = db_sub.add_parser("upgrade", help="nâng cấp cơ sở dữ liệu lên một phiên bản (mặc định: mới nhất)")
+    up.add_argument("--revision", default="head", help="phiên bản đích (mặc định: head)")
     up.set_defaults(handler=upgrade)
 
-    down = db_sub.add_parser("downgrade", help="migrate the database back to REVISION ('base' drops all tables)")
+    down = db_sub.add_parser("downgrade", help="hạ cơ sở dữ liệu về REVISION ('base' xóa mọi bảng)")
     down.add_argument("revision", metavar="REVISION")
     down.set_defaults(handler=downgrade)
 
-    db_sub.add_parser("current", help="print the database's revision; exit 1 when it is not the newest").set_defaults(
-        handler=current
-    )
+    db_sub.add_parser(
+        "current", help="in phiên bản hiện tại của cơ sở dữ liệu; thoát 1 khi chưa mới nhất"
+    ).set_defaults(handler=current)
 
-    purge = db_sub.add_parser("purge-logs", help="delete logged questions older than the retention period")
-    purge.add_argument("--days", type=int, help="default: QUESTION_LOG_RETENTION_DAYS")
+    purge = db_sub.add_parser("purge-logs", help="xóa câu hỏi, góp ý 👎 và người dùng quá hạn lưu giữ")
+    purge.add_argument("--days", type=int, help="mặc định: QUESTION_LOG_RETENTION_DAYS")
     purge.set_defaults(handler=purge_logs)

@@ -115,16 +115,14 @@ def kb_check(kb_path: Path) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register ``ask`` and ``kb check``."""
-    p = sub.add_parser("ask", help="answer questions from the arguments or standard input")
-    p.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
-    p.add_argument("--json", action="store_true", help="one JSON object per question")
-    p.add_argument("question", nargs="*")
+    p = sub.add_parser("ask", help="hỏi thử: trả lời câu hỏi trong tham số hoặc từng dòng đầu vào chuẩn")
+    p.add_argument("--kb", type=Path, help="thư mục hoặc tệp tri thức (mặc định: KNOWLEDGE_DIR)")
+    p.add_argument("--json", action="store_true", help="mỗi câu hỏi một dòng JSON")
+    p.add_argument("question", nargs="*", metavar="CÂU_HỎI")
     p.set_defaults(handler=lambda a, s: ask(a.kb or s.knowledge_dir, a.question, a.json))
 
-    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb = sub.add_parser("kb", help="công cụ cho kho tri thức")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    check = kb_sub.add_parser("check", help="validate the knowledge base")
-    check.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
+    check = kb_sub.add_parser("check", help="kiểm tra kho tri thức: in tệp:dòng cho từng lỗi")
+    check.add_argument("--kb", type=Path, help="thư mục hoặc tệp tri thức (mặc định: KNOWLEDGE_DIR)")
     check.set_defaults(handler=lambda a, s: kb_check(a.kb or s.knowledge_dir))
-
-

@@ -17,6 +17,6 @@ def run(_: argparse.Namespace, settings: Settings) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register ``run``."""
-    sub.add_parser("run", help="start the bot (terminal chat when TELEGRAM_BOT_TOKEN is unset)").set_defaults(
-        handler=run
-    )
+    sub.add_parser(
+        "run", help="chạy bot (trò chuyện ngay trong cửa sổ dòng lệnh khi chưa đặt TELEGRAM_BOT_TOKEN)"
+    ).set_defaults(handler=run)
