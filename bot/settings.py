@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
 
     question_log_retention_days: int = 180  # logged questions older than this are purged daily; 0 keeps them
-    feedback_retention_days: int = 180  # 👎 comments (and votes) older than this are purged daily; 0 keeps them
+    feedback_comment_retention_days: int = 180  # 👎 comments older than this are erased daily; 0 keeps them
     inactive_user_retention_days: int = 365  # users silent this long, with no subscription, are deleted; 0 keeps
     knowledge_snapshot_dir: Path = Path("data/knowledge-snapshot")  # last knowledge base that loaded cleanly
 

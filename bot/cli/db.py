@@ -50,22 +50,32 @@ def current(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def purge_logs(args: argparse.Namespace, settings: Settings) -> int:
-    """Delete logged questions older than ``--days`` (default ``QUESTION_LOG_RETENTION_DAYS``)."""
-    from bot.retention import purge_old_question_logs
+    """Apply every retention period now: questions older than ``--days`` (default ``QUESTION_LOG_RETENTION_DAYS``),
+    👎 comments and inactive users by their settings."""
+    from bot import retention
     from bot.storage.db import create_engine_for, make_sessionmaker
 
     configure_logging(settings)
     days = args.days if args.days is not None else settings.question_log_retention_days
-    if days <= 0:
-        print("QUESTION_LOG_RETENTION_DAYS là 0: không xóa gì.")
-        return 0
     engine = create_engine_for(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    steps = (
+        (days, retention.purge_old_question_logs, "QUESTION_LOG_RETENTION_DAYS", "câu hỏi đã ghi"),
+        (settings.feedback_comment_retention_days, retention.erase_old_feedback_comments,
+         "FEEDBACK_COMMENT_RETENTION_DAYS", "góp ý sau 👎 (xóa nội dung)"),
+        (settings.inactive_user_retention_days, retention.purge_inactive_users,
+         "INACTIVE_USER_RETENTION_DAYS", "người dùng không hoạt động, không đăng ký"),
+    )  # fmt: skip
     try:
-        removed = purge_old_question_logs(sessionmaker=make_sessionmaker(engine), older_than_days=days)
+        for period, purge, setting, what in steps:
+            if period <= 0:
+                print(f"{setting} là 0: giữ nguyên {what}.")
+                continue
+            removed = purge(sessionmaker=sessions, older_than_days=period)
+            logging.getLogger(__name__).info("retention (%s): %d rows older than %d days", setting, removed, period)
+            print(f"Đã xóa {removed} {what} quá {period} ngày.")
     finally:
         engine.dispose()
-    logging.getLogger(__name__).info("purged %d question logs older than %d days", removed, days)
-    print(f"deleted {removed} question logs older than {days} days")
     return 0
 
 
