@@ -4,7 +4,8 @@ A broken edit is refused: the previous knowledge base stays live and the problem
 so staff can fix them. :meth:`KnowledgeStore.watch` polls the folder and reloads when a file changes.
 
 An edit that loads but looks like an interrupted copy (a file losing many entries at once, or not ending with a
-line break) is *held*: the old version stays live until staff confirm with ``/reload``. Every knowledge base
+line break) is *held*: the old version stays live until staff confirm with ``/reload`` or
+``python -m bot kb confirm`` (which leaves a marker file next to the snapshot for the watcher). Every knowledge base
 that loads cleanly is copied to a snapshot folder; at start-up a knowledge base with errors falls back to it.
 """
 
@@ -122,6 +123,11 @@ def _changed_files(old: tuple[tuple[str, int, int], ...], new: tuple[tuple[str, 
     return [name for name, mtime, size in new if before.get(name) != (mtime, size)]
 
 
+def confirm_marker(snapshot_dir: Path) -> Path:
+    """Where ``kb confirm`` leaves its marker for the snapshot folder ``snapshot_dir``."""
+    return snapshot_dir.with_name(snapshot_dir.name + ".confirm")
+
+
 class KnowledgeStore:
     """Holds the live knowledge base; searching is lock-free, reloading is serialized."""
 
@@ -169,6 +175,11 @@ class KnowledgeStore:
         store = cls(path, loaded, snapshot_dir=snapshot_dir)
         store._save_snapshot()
         return store
+
+    @property
+    def confirm_marker(self) -> Path | None:
+        """The file ``kb confirm`` writes to accept a held edit from the shell (None without a snapshot folder)."""
+        return None if self.snapshot_dir is None else confirm_marker(self.snapshot_dir)
 
     def _save_snapshot(self) -> None:
         """Copy the live knowledge files to ``snapshot_dir``, replacing the previous copy (never fails loudly)."""
@@ -282,10 +293,14 @@ class KnowledgeStore:
         while True:
             await asyncio.sleep(interval)
             current = await asyncio.to_thread(_fingerprint, self.path)
-            if current == seen:
+            marker = self.confirm_marker
+            confirmed = marker is not None and marker.exists()
+            if confirmed and marker is not None:
+                marker.unlink(missing_ok=True)
+            elif current == seen:
                 continue
             seen = current
-            outcome = await asyncio.to_thread(self.reload)
+            outcome = await asyncio.to_thread(self.reload, confirm=confirmed)
             if on_reload is not None:
                 try:
                     await on_reload(outcome)

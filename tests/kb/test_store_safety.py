@@ -3,6 +3,8 @@ the last good snapshot used when the folder has errors at start-up."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import subprocess
@@ -12,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
 from bot.channels.render import TELEGRAM_LIMIT, render_plain, render_telegram, to_plain_text, utf16_len
 from bot.channels.zalo.api import ZALO_LIMIT
 from bot.kb.loader import MAX_ANSWER_CHARS, load_knowledge
 from bot.kb.problems import KnowledgeLoadError, Severity
-from bot.kb.store import KnowledgeStore
+from bot.kb.store import KnowledgeStore, ReloadOutcome
 from handlers import texts
 from handlers.staff import reload_report
 from tests.conftest import CATEGORY_BHYT, write_knowledge
@@ -134,3 +137,32 @@ def test_start_up_with_errors_and_no_snapshot_exits_with_the_problems(tmp_path: 
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "vneid.yaml:4:" in done.stderr
     assert "Không khởi động được" in done.stderr
+
+
+async def test_a_held_edit_can_be_confirmed_from_the_shell(
+    kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = tmp_path / "snap"
+    _touch_later(kb_dir / "thu-tuc.yaml", _topic(10))
+    store = KnowledgeStore.open(kb_dir, snapshot_dir=snapshot)
+    outcomes: asyncio.Queue[ReloadOutcome] = asyncio.Queue()
+
+    async def collect(outcome: ReloadOutcome) -> None:
+        await outcomes.put(outcome)
+
+    watcher = asyncio.create_task(store.watch(collect, interval=0.05))
+    try:
+        _touch_later(kb_dir / "thu-tuc.yaml", _topic(4))
+        held = await asyncio.wait_for(outcomes.get(), 10)
+        assert held.held and len(store.kb.entries) == 16
+        monkeypatch.setenv("KNOWLEDGE_DIR", str(kb_dir))
+        monkeypatch.setenv("KNOWLEDGE_SNAPSHOT_DIR", str(snapshot))
+        assert main(["kb", "confirm"]) == 0
+        confirmed = await asyncio.wait_for(outcomes.get(), 10)
+        assert confirmed.ok and len(store.kb.entries) == 10
+        assert not (tmp_path / "snap.confirm").exists()  # used once
+        assert sorted(p.name for p in snapshot.iterdir()) == ["bhyt.yaml", "thu-tuc.yaml", "vneid.yaml"]
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
