@@ -12,12 +12,12 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(TOOLS)/bin/pip-compile --quie
 
 .PHONY: run test lint kb-check bench bench-accuracy bench-speed lock audit clean
 
-# The whole tree comes from the hashed lock; the project itself is then installed without resolving anything.
+# The whole tree comes from the hashed lock; the project itself is then installed without resolving anything
+# (PYTHONWARNINGS hides setuptools' general notice about editable installs: the first screen should be the bot).
 $(STAMP): pyproject.toml $(TEST_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
-	# setuptools warns about editable installs in general; the newcomer's first screen should be the bot.
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 

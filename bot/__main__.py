@@ -19,8 +19,11 @@ from bot.settings import Settings
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every module's sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Trợ lý số: lệnh cho cán bộ phường/xã (chạy bot, hỏi thử, kiểm tra tri thức, thông báo, báo cáo).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
     for info in sorted(pkgutil.iter_modules(bot.cli.__path__), key=lambda m: m.name):
         importlib.import_module(f"bot.cli.{info.name}").add_commands(sub)
     return parser

@@ -150,7 +150,11 @@ def build_services(
     """Migrate the database to head, open the knowledge base and bundle everything for the handlers."""
     upgrade(settings.database_url)
     engine = create_engine_for(settings.database_url)
-    store = knowledge if knowledge is not None else KnowledgeStore.open(settings.knowledge_dir)
+    store = (
+        knowledge
+        if knowledge is not None
+        else KnowledgeStore.open(settings.knowledge_dir, snapshot_dir=settings.knowledge_snapshot_dir)
+    )
     return Services(
         knowledge=store,
         sessions=make_sessionmaker(engine),

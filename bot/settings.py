@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     question_log_retention_days: int = 180  # logged questions older than this are purged daily; 0 keeps them
     delivery_retention_days: int = 90  # delivery rows of notices that ended longer ago are purged daily; 0 keeps
+    feedback_comment_retention_days: int = 180  # 👎 comments older than this are erased daily; 0 keeps them
+    inactive_user_retention_days: int = 365  # users silent this long, with no subscription, are deleted; 0 keeps
+    knowledge_snapshot_dir: Path = Path("data/knowledge-snapshot")  # last knowledge base that loaded cleanly
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

@@ -68,7 +68,9 @@ async def ask(msg: IncomingMessage, services: Services, question: str) -> list[R
         latency_ms=latency_ms,
     )
     if result.decision is Decision.ANSWER and best is not None:
-        return answer_replies(best.entry, services, vote_prefix=f"fb:{log_id}")
+        # Without a log row (the database refused the write) the vote is recorded against the entry instead.
+        vote_prefix = f"fb:e:{best.entry.id}" if log_id is None else f"fb:{log_id}"
+        return answer_replies(best.entry, services, vote_prefix=vote_prefix)
     if result.decision is Decision.SUGGEST and result.suggestions:
         return text(texts.SUGGEST, *column(button(c.entry.question, f"a:{c.entry.id}") for c in result.suggestions))
     return decline(result, services)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from bot import metrics
 from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
+from bot.sanitize import clean_message
 from bot.services import FloodVerdict, Services
 from handlers import (
     broadcast_staff,
@@ -93,6 +94,7 @@ _NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
 
 async def handle(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Answer one incoming message with a list of replies (possibly empty)."""
+    msg = clean_message(msg)
     metrics.update_received(msg.channel)
     if msg.is_group and not msg.addressed:
         return []

@@ -1,4 +1,7 @@
-"""Staff-only commands: /reload re-reads the knowledge base and reports problems as ``file:line: message``."""
+"""Staff-only commands: /reload re-reads the knowledge base and reports problems as ``file:line: message``.
+
+/reload is also how staff confirm an edit the watcher held because it looked like an interrupted copy.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ async def reload(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Reload the knowledge base; the previous one stays live when the new one has errors."""
     if not msg.is_staff:
         return text(texts.STAFF_ONLY)
-    outcome = await asyncio.to_thread(services.knowledge.reload)
+    outcome = await asyncio.to_thread(services.knowledge.reload, confirm=True)
     return reload_report(outcome)
 
 
@@ -30,4 +33,5 @@ def reload_report(outcome: ReloadOutcome) -> list[Reply]:
     extra = len(problems) - MAX_PROBLEMS_SHOWN
     if extra > 0:
         lines.append(texts.RELOAD_MORE.format(count=extra))
-    return text(texts.RELOAD_FAILED.format(problems="\n".join(lines)))
+    template = texts.RELOAD_HELD if outcome.held else texts.RELOAD_FAILED
+    return text(template.format(problems="\n".join(lines)))

@@ -145,6 +145,10 @@ RELOAD_FAILED = (
     "Không nạp lại được vì cơ sở tri thức có lỗi:\n{problems}\n\nCơ sở tri thức cũ vẫn đang hoạt động bình thường."
 )
 RELOAD_MORE = "- … và {count} lỗi khác"
+RELOAD_HELD = (
+    "Mình chưa dùng bản cơ sở tri thức mới vì có dấu hiệu tệp bị chép dở hoặc mất nhiều mục:\n{problems}\n\n"
+    "Bản cũ vẫn đang hoạt động. Nếu thay đổi này là đúng ý bạn, gõ /reload để xác nhận dùng bản mới."
+)
 
 # --- the command menu shown by Telegram ------------------------------------------------------------
 COMMAND_MENU: tuple[tuple[str, str], ...] = (

@@ -92,6 +92,13 @@ def kb_dir(tmp_path: Path) -> Path:
     return write_knowledge(tmp_path / "knowledge")
 
 
+@pytest.fixture(autouse=True)
+def _knowledge_snapshot_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's settings (and the processes it starts) keep the knowledge snapshot in its own temporary
+    folder, never in the working tree's ``data/``."""
+    monkeypatch.setenv("KNOWLEDGE_SNAPSHOT_DIR", str(tmp_path / "knowledge-snapshot"))
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite database file in a temporary folder (not yet created)."""

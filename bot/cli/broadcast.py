@@ -2,6 +2,9 @@
 
 ``send`` creates the broadcast and follows its progress while the running bot delivers it (``--deliver``
 delivers from this process instead, e.g. when the bot is not running). Times are local (``BOT_TIMEZONE``).
+A topic or area must be one of ``_announcements.yaml`` (or the built-in topics): anything else is refused with
+the valid list, so a typo never reaches "subscribers of nothing in particular". Messages are in Vietnamese, for
+ward staff.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from zoneinfo import ZoneInfo
 import bot.broadcast.planned  # noqa: F401  (registers _announcements / _schedule for kb check)
 from bot.broadcast import service
 from bot.broadcast.models import SCHEDULED, SENDING
-from bot.broadcast.planned import parse_local_datetime
+from bot.broadcast.planned import announcement_config, parse_local_datetime
 from bot.broadcast.service import BroadcastStatus
 from bot.settings import Settings
 
@@ -60,14 +63,14 @@ def follow(sessions: Any, broadcast_id: int, timezone: ZoneInfo, interval: float
         while True:
             status = service.broadcast_status(sessions=sessions, broadcast_id=broadcast_id)
             if status is None:
-                print(f"no broadcast #{broadcast_id}", file=sys.stderr)
+                print(f"Không có thông báo #{broadcast_id}.", file=sys.stderr)
                 return 1
             print(status_line(status, timezone), flush=True)
             if status.status in FINAL:
                 return 0
             time.sleep(interval)
     except KeyboardInterrupt:
-        print("stopped following; the broadcast goes on in the bot", file=sys.stderr)
+        print("Đã dừng theo dõi; bot vẫn tiếp tục gửi thông báo.", file=sys.stderr)
         return 0
 
 
@@ -81,7 +84,7 @@ async def _deliver(settings: Settings, broadcast_id: int) -> int:
     from handlers.broadcast_staff import VIEWS
 
     if settings.telegram_bot_token is None:
-        print("--deliver needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
+        print("--deliver cần TELEGRAM_BOT_TOKEN.", file=sys.stderr)
         return 2
     services = build_services(settings)
     tg = Bot(
@@ -109,18 +112,47 @@ async def _deliver(settings: Settings, broadcast_id: int) -> int:
             services.close()
 
 
+def _known_audience(args: argparse.Namespace, settings: Settings) -> bool:
+    """True when ``--topic``/``--area`` are ones citizens can choose; otherwise say which are valid."""
+    if args.topic is None and args.area is None:
+        return True
+    from bot.kb.loader import load_knowledge
+
+    choices = announcement_config(load_knowledge(settings.knowledge_dir).config.extra)
+    ok = True
+    if args.topic is not None and choices.topic(args.topic) is None:
+        ok = False
+        print(f"Chủ đề không có: {args.topic!r}. Các chủ đề hợp lệ:", file=sys.stderr)
+        for topic in choices.topics:
+            print(f"  {topic.id}  ({topic.title})", file=sys.stderr)
+    if args.area is not None and choices.area(args.area) is None:
+        ok = False
+        if choices.areas:
+            print(f"Khu vực không có: {args.area!r}. Các khu vực hợp lệ:", file=sys.stderr)
+            for area in choices.areas:
+                print(f"  {area.id}  ({area.title})", file=sys.stderr)
+        else:
+            print(
+                f"Khu vực không có: {args.area!r}. Chưa khai báo khu vực nào trong _announcements.yaml.",
+                file=sys.stderr,
+            )
+    return ok
+
+
 def send(args: argparse.Namespace, settings: Settings) -> int:
     """Create a broadcast now and follow it."""
     body = _text(args.text)
     if not body:
-        print("empty notice", file=sys.stderr)
+        print("Nội dung thông báo đang trống.", file=sys.stderr)
+        return 2
+    if not _known_audience(args, settings):
         return 2
     sessions = _sessions(settings)
     broadcast_id = service.create_broadcast(
         sessions=sessions, text=body, topic=args.topic, area=args.area, created_by="cli", channels=_channels(settings)
     )
     assert broadcast_id is not None
-    print(f"broadcast #{broadcast_id} created", flush=True)
+    print(f"Đã tạo thông báo #{broadcast_id}.", flush=True)
     if args.deliver:
         return asyncio.run(_deliver(settings, broadcast_id))
     if args.no_wait:
@@ -133,12 +165,14 @@ def schedule(args: argparse.Namespace, settings: Settings) -> int:
     body = _text(args.text)
     local = parse_local_datetime(args.at)
     if not body or local is None:
-        print('need a text and --at "YYYY-MM-DD HH:MM" (local time)', file=sys.stderr)
+        print('Cần nội dung thông báo và --at "YYYY-MM-DD HH:MM" (giờ địa phương).', file=sys.stderr)
+        return 2
+    if not _known_audience(args, settings):
         return 2
     timezone = ZoneInfo(settings.bot_timezone)
     when = local.replace(tzinfo=timezone).astimezone(dt.UTC)
     if when <= dt.datetime.now(dt.UTC):
-        print("that time has already passed", file=sys.stderr)
+        print("Thời điểm này đã qua.", file=sys.stderr)
         return 2
     sessions = _sessions(settings)
     broadcast_id = service.create_broadcast(
@@ -150,7 +184,7 @@ def schedule(args: argparse.Namespace, settings: Settings) -> int:
         created_by="cli",
         channels=_channels(settings),
     )
-    print(f"broadcast #{broadcast_id} scheduled for {local:%Y-%m-%d %H:%M} ({settings.bot_timezone})")
+    print(f"Đã hẹn gửi thông báo #{broadcast_id} lúc {local:%Y-%m-%d %H:%M} ({settings.bot_timezone}).")
     return 0
 
 
@@ -163,16 +197,16 @@ def list_(args: argparse.Namespace, settings: Settings) -> int:
     for row in rows:
         print(status_line(row, timezone))
     if not rows:
-        print("no broadcasts")
+        print("Không có thông báo nào.")
     return 0
 
 
 def cancel(args: argparse.Namespace, settings: Settings) -> int:
     """Cancel a scheduled or running broadcast."""
     if service.cancel_broadcast(sessions=_sessions(settings), broadcast_id=args.id):
-        print(f"broadcast #{args.id} cancelled")
+        print(f"Đã hủy thông báo #{args.id}.")
         return 0
-    print(f"broadcast #{args.id} cannot be cancelled (finished, cancelled or unknown)", file=sys.stderr)
+    print(f"Không hủy được thông báo #{args.id} (đã gửi xong, đã hủy hoặc không tồn tại).", file=sys.stderr)
     return 1
 
 
@@ -184,7 +218,7 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
         return follow(sessions, args.id, timezone)
     row = service.broadcast_status(sessions=sessions, broadcast_id=args.id)
     if row is None:
-        print(f"no broadcast #{args.id}", file=sys.stderr)
+        print(f"Không có thông báo #{args.id}.", file=sys.stderr)
         return 1
     print(status_line(row, timezone))
     return 0
@@ -192,34 +226,34 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register ``broadcast send|schedule|list|cancel|status``."""
-    parser = sub.add_parser("broadcast", help="send, schedule, list and cancel announcements")
+    parser = sub.add_parser("broadcast", help="gửi, hẹn giờ, xem và hủy thông báo (announcements)")
     actions = parser.add_subparsers(dest="action", required=True)
 
-    p = actions.add_parser("send", help="send a notice now (TEXT, or - to read standard input)")
-    p.add_argument("text", nargs="+")
-    p.add_argument("--topic")
-    p.add_argument("--area")
-    p.add_argument("--no-wait", action="store_true", help="do not follow the progress")
-    p.add_argument("--deliver", action="store_true", help="deliver from this process (needs TELEGRAM_BOT_TOKEN)")
+    p = actions.add_parser("send", help="gửi thông báo ngay (nội dung, hoặc - để đọc từ đầu vào chuẩn)")
+    p.add_argument("text", nargs="+", metavar="NỘI_DUNG")
+    p.add_argument("--topic", metavar="CHỦ_ĐỀ", help="chỉ gửi người đăng ký chủ đề này (mã trong _announcements.yaml)")
+    p.add_argument("--area", metavar="KHU_VỰC", help="chỉ gửi người ở khu vực này (mã trong _announcements.yaml)")
+    p.add_argument("--no-wait", action="store_true", help="không theo dõi tiến độ gửi")
+    p.add_argument("--deliver", action="store_true", help="gửi từ chính tiến trình này (cần TELEGRAM_BOT_TOKEN)")
     p.set_defaults(handler=send)
 
-    p = actions.add_parser("schedule", help="send a notice at a local date and time")
-    p.add_argument("text", nargs="+")
-    p.add_argument("--at", required=True, help='local time, "YYYY-MM-DD HH:MM"')
-    p.add_argument("--topic")
-    p.add_argument("--area")
+    p = actions.add_parser("schedule", help="hẹn giờ gửi thông báo (ngày giờ địa phương)")
+    p.add_argument("text", nargs="+", metavar="NỘI_DUNG")
+    p.add_argument("--at", required=True, help='giờ địa phương, "YYYY-MM-DD HH:MM"')
+    p.add_argument("--topic", metavar="CHỦ_ĐỀ", help="chỉ gửi người đăng ký chủ đề này")
+    p.add_argument("--area", metavar="KHU_VỰC", help="chỉ gửi người ở khu vực này")
     p.set_defaults(handler=schedule)
 
-    p = actions.add_parser("list", help="scheduled and running broadcasts")
-    p.add_argument("--all", action="store_true", help="finished ones too")
-    p.add_argument("--limit", type=int, default=20)
+    p = actions.add_parser("list", help="các thông báo đang hẹn giờ và đang gửi")
+    p.add_argument("--all", action="store_true", help="cả các thông báo đã xong")
+    p.add_argument("--limit", type=int, default=20, help="hiện tối đa bấy nhiêu dòng (mặc định 20)")
     p.set_defaults(handler=list_)
 
-    p = actions.add_parser("cancel", help="cancel a scheduled or running broadcast")
+    p = actions.add_parser("cancel", help="hủy một thông báo đang hẹn giờ hoặc đang gửi")
     p.add_argument("id", type=int)
     p.set_defaults(handler=cancel)
 
-    p = actions.add_parser("status", help="progress of one broadcast")
+    p = actions.add_parser("status", help="tiến độ gửi của một thông báo")
     p.add_argument("id", type=int)
-    p.add_argument("--follow", action="store_true")
+    p.add_argument("--follow", action="store_true", help="cập nhật liên tục đến khi gửi xong")
     p.set_defaults(handler=status)

@@ -45,47 +45,57 @@ def current(_: argparse.Namespace, settings: Settings) -> int:
     if revision == head:
         print(f"{revision} (head)")
         return 0
-    print(f"{revision or '(none)'} (head is {head}; run: python -m bot db upgrade)")
+    print(f"{revision or '(none)'} (mới nhất là {head}; hãy chạy: python -m bot db upgrade)")
     return 1
 
 
 def purge_logs(args: argparse.Namespace, settings: Settings) -> int:
-    """Delete logged questions older than ``--days`` (default ``QUESTION_LOG_RETENTION_DAYS``)."""
-    from bot.retention import purge_old_question_logs
+    """Apply every retention period now: questions older than ``--days`` (default ``QUESTION_LOG_RETENTION_DAYS``),
+    👎 comments and inactive users by their settings."""
+    from bot import retention
     from bot.storage.db import create_engine_for, make_sessionmaker
 
     configure_logging(settings)
     days = args.days if args.days is not None else settings.question_log_retention_days
-    if days <= 0:
-        print("QUESTION_LOG_RETENTION_DAYS is 0: nothing purged")
-        return 0
     engine = create_engine_for(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    steps = (
+        (days, retention.purge_old_question_logs, "QUESTION_LOG_RETENTION_DAYS", "câu hỏi đã ghi"),
+        (settings.feedback_comment_retention_days, retention.erase_old_feedback_comments,
+         "FEEDBACK_COMMENT_RETENTION_DAYS", "góp ý sau 👎 (xóa nội dung)"),
+        (settings.inactive_user_retention_days, retention.purge_inactive_users,
+         "INACTIVE_USER_RETENTION_DAYS", "người dùng không hoạt động, không đăng ký"),
+    )  # fmt: skip
     try:
-        removed = purge_old_question_logs(sessionmaker=make_sessionmaker(engine), older_than_days=days)
+        for period, purge, setting, what in steps:
+            if period <= 0:
+                print(f"{setting} là 0: giữ nguyên {what}.")
+                continue
+            removed = purge(sessionmaker=sessions, older_than_days=period)
+            logging.getLogger(__name__).info("retention (%s): %d rows older than %d days", setting, removed, period)
+            print(f"Đã xóa {removed} {what} quá {period} ngày.")
     finally:
         engine.dispose()
-    logging.getLogger(__name__).info("purged %d question logs older than %d days", removed, days)
-    print(f"deleted {removed} question logs older than {days} days")
     return 0
 
 
 def add_commands(sub: Any) -> None:
     """Register ``db upgrade``, ``db downgrade``, ``db current`` and ``db purge-logs``."""
-    db = sub.add_parser("db", help="database migrations and retention")
+    db = sub.add_parser("db", help="nâng cấp cơ sở dữ liệu và xóa dữ liệu quá hạn lưu giữ")
     db_sub = db.add_subparsers(dest="db_command", required=True)
 
-    up = db_sub.add_parser("upgrade", help="migrate the database to a revision (default: the newest)")
-    up.add_argument("--revision", default="head", help="target revision (default: head)")
+    up = db_sub.add_parser("upgrade", help="nâng cấp cơ sở dữ liệu lên một phiên bản (mặc định: mới nhất)")
+    up.add_argument("--revision", default="head", help="phiên bản đích (mặc định: head)")
     up.set_defaults(handler=upgrade)
 
-    down = db_sub.add_parser("downgrade", help="migrate the database back to REVISION ('base' drops all tables)")
+    down = db_sub.add_parser("downgrade", help="hạ cơ sở dữ liệu về REVISION ('base' xóa mọi bảng)")
     down.add_argument("revision", metavar="REVISION")
     down.set_defaults(handler=downgrade)
 
-    db_sub.add_parser("current", help="print the database's revision; exit 1 when it is not the newest").set_defaults(
-        handler=current
-    )
+    db_sub.add_parser(
+        "current", help="in phiên bản hiện tại của cơ sở dữ liệu; thoát 1 khi chưa mới nhất"
+    ).set_defaults(handler=current)
 
-    purge = db_sub.add_parser("purge-logs", help="delete logged questions older than the retention period")
-    purge.add_argument("--days", type=int, help="default: QUESTION_LOG_RETENTION_DAYS")
+    purge = db_sub.add_parser("purge-logs", help="xóa câu hỏi, góp ý 👎 và người dùng quá hạn lưu giữ")
+    purge.add_argument("--days", type=int, help="mặc định: QUESTION_LOG_RETENTION_DAYS")
     purge.set_defaults(handler=purge_logs)

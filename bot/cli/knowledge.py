@@ -16,7 +16,7 @@ from bot.kb.loader import load_knowledge
 from bot.kb.problems import KnowledgeLoadError, Severity
 from bot.kb.result import SearchResult
 from bot.kb.search import SearchIndex
-from bot.kb.store import KnowledgeStore
+from bot.kb.store import KnowledgeStore, confirm_marker
 from bot.settings import Settings
 
 
@@ -145,18 +145,34 @@ def _check(args: Any, settings: Settings) -> int:
     )
 
 
+def kb_confirm(kb_path: Path, snapshot_dir: Path) -> int:
+    """Accept a held edit: check the folder has no errors, then leave the marker the running bot's watcher reads."""
+    result = load_knowledge(kb_path)
+    errors = [p for p in result.problems if p.severity is Severity.ERROR]
+    for problem in errors:
+        print(problem, file=sys.stderr)
+    if result.kb is None or errors:
+        print("Chưa xác nhận được: kho tri thức đang có lỗi, hãy sửa trước.", file=sys.stderr)
+        return 1
+    marker = confirm_marker(snapshot_dir)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"{len(result.kb.entries)}\n", encoding="utf-8")
+    print(f"Đã xác nhận bản mới ({len(result.kb.entries)} mục); bot đang chạy sẽ dùng nó trong vài giây.")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Register ``ask`` and ``kb check``."""
-    p = sub.add_parser("ask", help="answer questions from the arguments or standard input")
-    p.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
-    p.add_argument("--json", action="store_true", help="one JSON object per question")
-    p.add_argument("question", nargs="*")
+    p = sub.add_parser("ask", help="hỏi thử: trả lời câu hỏi trong tham số hoặc từng dòng đầu vào chuẩn")
+    p.add_argument("--kb", type=Path, help="thư mục hoặc tệp tri thức (mặc định: KNOWLEDGE_DIR)")
+    p.add_argument("--json", action="store_true", help="mỗi câu hỏi một dòng JSON")
+    p.add_argument("question", nargs="*", metavar="CÂU_HỎI")
     p.set_defaults(handler=lambda a, s: ask(a.kb or s.knowledge_dir, a.question, a.json))
 
-    kb = sub.add_parser("kb", help="knowledge base tools")
+    kb = sub.add_parser("kb", help="công cụ cho kho tri thức")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    check = kb_sub.add_parser("check", help="validate the knowledge base")
-    check.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
+    check = kb_sub.add_parser("check", help="kiểm tra kho tri thức: in tệp:dòng cho từng lỗi")
+    check.add_argument("--kb", type=Path, help="thư mục hoặc tệp tri thức (mặc định: KNOWLEDGE_DIR)")
     check.set_defaults(handler=_check)
-
-
+    confirm = kb_sub.add_parser("confirm", help="xác nhận dùng bản tri thức mới mà bot đang giữ lại (như /reload)")
+    confirm.set_defaults(handler=lambda a, s: kb_confirm(s.knowledge_dir, s.knowledge_snapshot_dir))

@@ -28,7 +28,7 @@ def _missing_schema(settings: Settings) -> bool:
     """True (after saying so) when the database was never migrated, so there is nothing to report."""
     if migrate.current_revision(settings.database_url) is not None:
         return False
-    print("the database is empty; start the bot once or run: python -m bot db upgrade", file=sys.stderr)
+    print("Cơ sở dữ liệu còn trống; hãy chạy bot một lần hoặc chạy: python -m bot db upgrade", file=sys.stderr)
     return True
 
 
@@ -41,7 +41,7 @@ def unanswered(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     loaded = load_knowledge(args.kb or settings.knowledge_dir)
     if loaded.kb is None:
-        print("the knowledge base has errors; run: python -m bot kb check", file=sys.stderr)
+        print("Kho tri thức đang có lỗi; hãy chạy: python -m bot kb check", file=sys.stderr)
         return 1
     since = utcnow() - reports.parse_window(args.since)
     engine = create_engine_for(settings.database_url)
@@ -58,7 +58,7 @@ def unanswered(args: argparse.Namespace, settings: Settings) -> int:
     if args.output is not None:
         with args.output.open("w", encoding="utf-8-sig", newline="") as out:  # the BOM makes Excel read UTF-8
             reports.write_unanswered_csv(groups, out)
-        print(f"{len(groups)} groups written to {args.output}")
+        print(f"Đã ghi {len(groups)} nhóm câu hỏi vào {args.output}")
     elif args.csv:
         reports.write_unanswered_csv(groups, sys.stdout)
     else:
@@ -152,28 +152,28 @@ def phananh(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register ``report unanswered``, ``usage``, ``review`` and ``phananh``."""
-    report = sub.add_parser("report", help="reports for staff")
+    report = sub.add_parser("report", help="báo cáo cho cán bộ")
     report_sub = report.add_subparsers(dest="report_command", required=True)
 
-    p = report_sub.add_parser("unanswered", help="declined and 👎 questions, grouped, most frequent first")
-    p.add_argument("--since", type=_window, default="7d", help="time window: 7d, 24h, 2w (default: 7d)")
-    p.add_argument("--csv", action="store_true", help="CSV on standard output")
-    p.add_argument("--output", "-o", type=Path, help="write CSV to this file (UTF-8 with BOM, for Excel)")
-    p.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
-    p.add_argument("--similarity", type=float, default=reports.SIMILARITY, help="grouping threshold 0-100")
-    p.add_argument("--limit", type=int, help="show at most this many groups")
+    p = report_sub.add_parser("unanswered", help="câu hỏi bot chưa trả lời được hoặc bị 👎, gom nhóm, nhiều nhất trước")
+    p.add_argument("--since", type=_window, default="7d", help="khoảng thời gian: 7d, 24h, 2w (mặc định: 7d)")
+    p.add_argument("--csv", action="store_true", help="in CSV ra đầu ra chuẩn")
+    p.add_argument("--output", "-o", type=Path, help="ghi CSV vào tệp này (UTF-8 có BOM, mở được bằng Excel)")
+    p.add_argument("--kb", type=Path, help="thư mục hoặc tệp tri thức (mặc định: KNOWLEDGE_DIR)")
+    p.add_argument("--similarity", type=float, default=reports.SIMILARITY, help="ngưỡng gom nhóm 0-100")
+    p.add_argument("--limit", type=int, help="hiện tối đa bấy nhiêu nhóm")
     p.set_defaults(handler=unanswered)
 
-    u = report_sub.add_parser("usage", help="questions per day, answer rate, top entries, feedback, subscribers")
-    u.add_argument("--since", type=_window, default="30d", help="time window (default: 30d)")
+    u = report_sub.add_parser("usage", help="số câu hỏi mỗi ngày, tỉ lệ trả lời, mục hay hỏi, phản hồi, người đăng ký")
+    u.add_argument("--since", type=_window, default="30d", help="khoảng thời gian (mặc định: 30d)")
     u.set_defaults(handler=usage)
 
-    r = report_sub.add_parser("review", help="knowledge entries due for review (undated, future or too old)")
-    r.add_argument("--kb", type=Path, help="knowledge folder or file (default: KNOWLEDGE_DIR)")
-    r.add_argument("--days", type=_days, help="review period in days (default: KNOWLEDGE_REVIEW_DAYS)")
+    r = report_sub.add_parser("review", help="mục tri thức đến hạn rà soát (chưa ghi ngày, ngày tương lai, quá hạn)")
+    r.add_argument("--kb", type=Path, help="thư mục hoặc tệp tri thức (mặc định: KNOWLEDGE_DIR)")
+    r.add_argument("--days", type=_days, help="số ngày giữa hai lần rà soát (mặc định: KNOWLEDGE_REVIEW_DAYS)")
     r.set_defaults(handler=review)
 
-    r = report_sub.add_parser("phananh", help="citizens' reports (phản ánh) with their status, for export")
-    r.add_argument("--since", type=_window, default="30d", help="time window (default: 30d)")
-    r.add_argument("--csv", action="store_true", help="CSV on standard output")
+    r = report_sub.add_parser("phananh", help="phản ánh, kiến nghị của người dân kèm tình trạng xử lý, để xuất báo cáo")
+    r.add_argument("--since", type=_window, default="30d", help="khoảng thời gian (mặc định: 30d)")
+    r.add_argument("--csv", action="store_true", help="in CSV ra đầu ra chuẩn")
     r.set_defaults(handler=phananh)

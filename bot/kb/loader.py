@@ -351,13 +351,15 @@ def _load_entry(
                 Problem(
                     display,
                     item.key_lines["answer"],
-                    f"câu trả lời quá dài ({len(answer)} ký tự, tối đa {MAX_ANSWER_CHARS}): hãy viết ngắn gọn "
-                    "hoặc tách thành nhiều mục [answer too long]",
+                    f"câu trả lời dài ({len(answer)} ký tự, nên dưới {MAX_ANSWER_CHARS}): bot sẽ gửi thành nhiều "
+                    "tin nhắn; nên viết ngắn gọn hoặc tách thành nhiều mục [long answer, sent in several messages]",
+                    Severity.WARNING,
                 )
             )
         placeholders = tuple(dict.fromkeys(PLACEHOLDER.findall(answer)))
         answer = _fill_placeholders(answer, ctx.ward, display, item.key_lines["answer"], problems)
-    if len(problems) > before or entry_id is None or question is None or answer is None:
+    new_errors = any(p.severity is Severity.ERROR for p in problems[before:])
+    if new_errors or entry_id is None or question is None or answer is None:
         return None
     return Entry(
         id=entry_id,

@@ -33,7 +33,7 @@ def test_broadcast_commands(
 
     assert main(["broadcast", "send", "--deliver", "Cúp", "điện", "sáng", "mai"]) == 0
     out = capsys.readouterr().out
-    assert "broadcast #1 created" in out and "done" in out
+    assert "Đã tạo thông báo #1." in out and "done" in out
     chats = Counter(int(c.params["chat_id"]) for c in fake_telegram.calls_to("sendmessage"))
     assert chats == Counter({i: 1 for i in ids})
     assert "Cúp điện sáng mai" in fake_telegram.visible_text(fake_telegram.calls_to("sendmessage")[0])
@@ -50,4 +50,34 @@ def test_broadcast_commands(
     assert "sent=8" in capsys.readouterr().out
     status = service.broadcast_status(sessions=sessions, broadcast_id=2)
     assert status is not None and status.status == "cancelled"
+    engine.dispose()
+
+
+def test_unknown_topic_or_area_is_refused_with_the_valid_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    kb = write_knowledge(tmp_path / "kb")
+    (kb / "_announcements.yaml").write_text(
+        "topics:\n  - id: chung\n    title: Thông báo chung\n  - id: lua-dao\n    title: Cảnh báo lừa đảo\n"
+        "areas:\n  - id: to-1\n    title: Tổ dân phố 1\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(kb))
+    upgrade(url)
+    engine = create_engine_for(url)
+    sessions = make_sessionmaker(engine)
+    add_subscribers(sessions, 3)
+
+    assert main(["broadcast", "send", "--no-wait", "--topic", "luadao", "Cảnh", "báo"]) == 2
+    err = capsys.readouterr().err
+    assert "luadao" in err and "lua-dao" in err and "chung" in err and "Cảnh báo lừa đảo" in err
+    assert main(["broadcast", "schedule", "Họp", "--at", "2099-01-01 08:00", "--area", "to-9"]) == 2
+    err = capsys.readouterr().err
+    assert "to-9" in err and "to-1" in err and "Tổ dân phố 1" in err
+    assert service.list_broadcasts(sessions=sessions, statuses=None, limit=10) == []  # nothing was created
+
+    assert main(["broadcast", "send", "--no-wait", "--topic", "lua-dao", "--area", "to-1", "Cảnh", "báo"]) == 0
+    assert "Đã tạo thông báo #1." in capsys.readouterr().out
     engine.dispose()

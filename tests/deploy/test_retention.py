@@ -63,14 +63,56 @@ def test_purge_works_in_batches(sessions: sessionmaker[Session]) -> None:
 
 def test_retention_setting_and_the_daily_job(sessions: sessionmaker[Session]) -> None:
     seed(sessions, utcnow(), [400, 100])
-    keep_all = Settings(question_log_retention_days=0, _env_file=None)  # type: ignore[call-arg]
+    keep_all = Settings(  # type: ignore[call-arg]
+        question_log_retention_days=0, feedback_comment_retention_days=0, inactive_user_retention_days=0,
+        _env_file=None,
+    )  # fmt: skip
     assert retention.purge_expired(sessionmaker=sessions, settings=keep_all) == 0
-    with pytest.raises(ValueError):
-        retention.purge_old_question_logs(sessionmaker=sessions, older_than_days=0)
-    assert Settings(_env_file=None).question_log_retention_days == 180  # type: ignore[call-arg]
-    assert retention.purge_expired(sessionmaker=sessions, settings=Settings(_env_file=None)) == 1  # type: ignore[call-arg]
+    for purge in (retention.purge_old_question_logs, retention.erase_old_feedback_comments,
+                  retention.purge_inactive_users):  # fmt: skip
+        with pytest.raises(ValueError):
+            purge(sessionmaker=sessions, older_than_days=0)
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (defaults.question_log_retention_days, defaults.feedback_comment_retention_days,
+            defaults.inactive_user_retention_days) == (180, 180, 365)  # fmt: skip
+    # the 400-day-old question and the comment on its vote; the user wrote today and stays
+    assert retention.purge_expired(sessionmaker=sessions, settings=defaults) == 2
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(QuestionLog)) == 1
+        assert sorted(f.comment or "" for f in s.scalars(select(Feedback))) == ["", "không đúng"]
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_comments_after_a_thumbs_down_are_erased_and_the_votes_stay(sessions: sessionmaker[Session]) -> None:
+    seed(sessions, NOW, [200, 181, 179, 3])
+    assert retention.erase_old_feedback_comments(sessionmaker=sessions, older_than_days=180, now=NOW) == 2
+    with sessions() as s:
+        feedback = sorted(s.scalars(select(Feedback)), key=lambda f: f.created_at)
+        assert [f.comment for f in feedback] == [None, None, "không đúng", "không đúng"]
+        assert [f.helpful for f in feedback] == [False, True, False, True]  # every vote still counts
+    assert retention.erase_old_feedback_comments(sessionmaker=sessions, older_than_days=180, now=NOW) == 0
+
+
+def test_inactive_users_go_with_everything_linked_but_subscribers_stay(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        for name, last_seen_days, subscribed in (("old", 400, False), ("reader", 400, True), ("recent", 30, False)):
+            user = repo.touch_user(session=s, channel="test", external_id=name, display_name=f"Tên {name}",
+                                   now=NOW - dt.timedelta(days=last_seen_days))  # fmt: skip
+            user.subscribed = subscribed
+            s.flush()
+            log = repo.log_question(
+                session=s, user=user, raw_text="số tôi 0912345678", normalized_text="", decision="decline",
+                matched_id=None, confidence=0.1, latency_ms=1, now=NOW - dt.timedelta(days=last_seen_days),
+            )  # fmt: skip
+            vote = repo.record_feedback(session=s, user=user, helpful=False, question_log_id=log.id, now=NOW)
+            assert vote is not None
+    assert retention.purge_inactive_users(sessionmaker=sessions, older_than_days=365, now=NOW, batch_size=1) == 1
+    with sessions() as s:
+        assert sorted(s.scalars(select(User.external_id))) == ["reader", "recent"]
+        kept = set(s.scalars(select(User.id)))
+        assert set(s.scalars(select(QuestionLog.user_id))) == kept
+        assert set(s.scalars(select(Feedback.user_id))) == kept
+    assert retention.purge_inactive_users(sessionmaker=sessions, older_than_days=365, now=NOW) == 0
 
 
 async def test_daily_job_uses_the_registered_target(sessions: sessionmaker[Session]) -> None:
@@ -93,6 +135,6 @@ def test_cli_purge_logs(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     seed(make_sessionmaker(engine), utcnow(), [90, 20, 5])
     engine.dispose()
     assert main(["db", "purge-logs", "--days", "30"]) == 0
-    assert "deleted 1 question logs older than 30 days" in capsys.readouterr().out
+    assert "Đã xóa 1 câu hỏi đã ghi quá 30 ngày." in capsys.readouterr().out
     assert main(["db", "purge-logs"]) == 0  # QUESTION_LOG_RETENTION_DAYS=180: nothing that old is left
-    assert "deleted 0" in capsys.readouterr().out
+    assert "Đã xóa 0 câu hỏi đã ghi quá 180 ngày." in capsys.readouterr().out

@@ -57,4 +57,7 @@ async def test_a_failing_handler_gets_a_polite_error(services: Services, sqlite_
     migrate.downgrade(sqlite_url, "base")  # the database is gone from under the bot
     msg = IncomingMessage(channel="test", user_id="u", chat_id="u", text="/start")
     [reply] = await handle(msg, services)
+    assert reply.text.startswith("Xin chào")  # refreshing the user row is best-effort: the greeting still goes out
+    vote = IncomingMessage(channel="test", user_id="u", chat_id="u", button_data="fb:e:vneid-cai-dat:1")
+    [reply] = await handle(vote, services)  # a vote needs the database: a polite error, no crash
     assert reply.text == texts.ERROR
