@@ -50,8 +50,8 @@ def current(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def purge_logs(args: argparse.Namespace, settings: Settings) -> int:
-    """Apply every retention period now: questions older than ``--days`` (default ``QUESTION_LOG_RETENTION_DAYS``),
-    👎 comments and inactive users by their settings."""
+    """Apply every retention period now: questions (and handled staff questions and reports) older than ``--days``
+    (default ``QUESTION_LOG_RETENTION_DAYS``); 👎 comments, inactive users and delivery rows by their settings."""
     from bot import retention
     from bot.storage.db import create_engine_for, make_sessionmaker
 
@@ -65,6 +65,10 @@ def purge_logs(args: argparse.Namespace, settings: Settings) -> int:
          "FEEDBACK_COMMENT_RETENTION_DAYS", "góp ý sau 👎 (xóa nội dung)"),
         (settings.inactive_user_retention_days, retention.purge_inactive_users,
          "INACTIVE_USER_RETENTION_DAYS", "người dùng không hoạt động, không đăng ký"),
+        (settings.delivery_retention_days, retention.purge_old_deliveries,
+         "DELIVERY_RETENTION_DAYS", "dòng gửi thông báo đã xong"),
+        (days, retention.purge_handled_handoffs,
+         "QUESTION_LOG_RETENTION_DAYS", "câu hỏi cán bộ đã trả lời và phản ánh đã đóng"),
     )  # fmt: skip
     try:
         for period, purge, setting, what in steps:
@@ -96,6 +100,6 @@ def add_commands(sub: Any) -> None:
         "current", help="in phiên bản hiện tại của cơ sở dữ liệu; thoát 1 khi chưa mới nhất"
     ).set_defaults(handler=current)
 
-    purge = db_sub.add_parser("purge-logs", help="xóa câu hỏi, góp ý 👎 và người dùng quá hạn lưu giữ")
+    purge = db_sub.add_parser("purge-logs", help="xóa dữ liệu quá hạn lưu giữ (câu hỏi, góp ý 👎, người dùng, dòng gửi thông báo)")
     purge.add_argument("--days", type=int, help="mặc định: QUESTION_LOG_RETENTION_DAYS")
     purge.set_defaults(handler=purge_logs)
