@@ -100,6 +100,6 @@ def add_commands(sub: Any) -> None:
         "current", help="in phiên bản hiện tại của cơ sở dữ liệu; thoát 1 khi chưa mới nhất"
     ).set_defaults(handler=current)
 
-    purge = db_sub.add_parser("purge-logs", help="xóa dữ liệu quá hạn (câu hỏi, góp ý 👎, người dùng, dòng gửi thông báo)")
+    purge = db_sub.add_parser("purge-logs", help="xóa dữ liệu quá hạn lưu giữ")
     purge.add_argument("--days", type=int, help="mặc định: QUESTION_LOG_RETENTION_DAYS")
     purge.set_defaults(handler=purge_logs)
