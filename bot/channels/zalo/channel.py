@@ -28,7 +28,7 @@ from bot.channels.zalo.api import CHANNEL, QUERY_PREFIX, ZaloApi, ZaloSender
 from bot.channels.zalo.models import ZaloEvent
 from bot.channels.zalo.tokens import RefreshFailed, TokenRefused, ZaloTokens
 from bot.channels.zalo.webhook import ZaloEventIn, zalo_webhook_route
-from bot.gateway import OutboundGateway
+from bot.gateway import GatewayPolicy, OutboundGateway
 from bot.messages import DeliveryError, IncomingMessage, RecipientBlocked, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
@@ -128,12 +128,13 @@ class ZaloChannel:
         )
         self.api = ZaloApi(base_url=settings.zalo_api_base_url, tokens=self.tokens)
         self.sender = ZaloSender(self.api)
-        self._gateway = OutboundGateway(self.sender)
+        self._gateway = OutboundGateway(self.sender, GatewayPolicy.from_settings(settings))
         self._greet = greet
         self.maintenance_seconds = maintenance_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._maintenance: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()  # set once the tokens are stored: events that arrive earlier wait
 
     def clock(self) -> dt.datetime:
         """The services' clock (tests move it)."""
@@ -172,6 +173,7 @@ class ZaloChannel:
             refresh.get_secret_value() if refresh else None,
         )
         await self.maintain()
+        self._ready.set()
         self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
         log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
 
@@ -229,6 +231,7 @@ class ZaloChannel:
         self._chat_locks[user] = (lock, users + 1)
         try:
             async with lock:
+                await self._ready.wait()
                 return await self._process(event)
         except Exception:
             log.exception("error while handling a Zalo %s event", event.name)
