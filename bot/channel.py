@@ -22,6 +22,9 @@ imports a channel; it sees only these shapes:
     ``secrets()``
         values to redact from every log line (derived webhook secrets; settings' secrets are redacted anyway).
 
+    Optional: ``await open_outbound()`` / ``await close_outbound()`` make the gateway usable without starting
+    the inbound side (``python -m bot broadcast send --deliver`` delivers from a second process).
+
     Tables a channel needs are plain SQLAlchemy models on the shared metadata (``bot.storage.models.Base``)
     with their own Alembic revision.
 

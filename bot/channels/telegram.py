@@ -283,6 +283,14 @@ class TelegramChannel:
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram long-polling mode")
 
+    async def open_outbound(self) -> None:
+        """Make the gateway usable without polling or a webhook (a tool that only sends)."""
+        await self.application.bot.initialize()
+
+    async def close_outbound(self) -> None:
+        """Undo :meth:`open_outbound`."""
+        await self.application.bot.shutdown()
+
     async def stop(self) -> None:
         """Stop polling and the Application (whatever part of :meth:`start` ran)."""
         application = self.application

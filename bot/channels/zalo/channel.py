@@ -165,6 +165,22 @@ class ZaloChannel:
 
     async def start(self) -> None:
         """Store the configured tokens, refresh them if due, and start the maintenance loop."""
+        await self._seed_tokens()
+        await self.maintain()
+        self._ready.set()
+        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
+        log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
+
+    async def open_outbound(self) -> None:
+        """Store the configured tokens so the gateway can send, without the maintenance loop."""
+        await self._seed_tokens()
+        self._ready.set()
+
+    async def close_outbound(self) -> None:
+        """Close the HTTP client."""
+        await self.api.aclose()
+
+    async def _seed_tokens(self) -> None:
         access = self.settings.zalo_oa_access_token
         refresh = self.settings.zalo_oa_refresh_token
         await asyncio.to_thread(
@@ -172,10 +188,6 @@ class ZaloChannel:
             access.get_secret_value() if access else None,
             refresh.get_secret_value() if refresh else None,
         )
-        await self.maintain()
-        self._ready.set()
-        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
-        log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
 
     async def stop(self) -> None:
         """Stop the maintenance loop, let in-flight events finish (briefly) and close the HTTP client."""
