@@ -80,3 +80,8 @@ class Settings(BaseSettings):
     broadcast_progress_interval: float = 3.0
     schedule_grace_seconds: int = 3600
     schedule_sync_interval: float = 5.0
+
+    # Inbound durability: how long an update stays with the process answering it before another takes it over,
+    # and how old an unanswered update may be before the person gets an apology instead of a late answer.
+    inbound_lease_seconds: float = 90.0
+    inbound_answer_deadline: float = 900.0

@@ -269,3 +269,10 @@ ZALO_REFRESH_REFUSED = (
     "gửi được tin nhắn cho đến khi quản trị viên cấp mã mới (ZALO_OA_ACCESS_TOKEN, ZALO_OA_REFRESH_TOKEN) "
     "và khởi động lại Trợ lý số."
 )
+
+
+# --- channel contract: late answers after a restart, bad button data, staff-only commands ------------
+INBOUND_LATE = (
+    "Xin lỗi bạn, tin nhắn trước của bạn chưa được trả lời kịp vì hệ thống vừa gặp sự cố. "
+    "Bạn vui lòng gửi lại câu hỏi để mình trả lời nhé."
+)
