@@ -240,10 +240,10 @@ async def serve(
         watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
         if services.handoff.available and settings.handoff_remind_minutes > 0:
             reminder = asyncio.create_task(remind_loop(services, settings.handoff_remind_minutes), name="reminder")
+        await server.start()
         for channel in channels:
             started.append(channel)
             await channel.start()
-        await server.start()
         broadcasting = await start_broadcasting(
             services, gateways, VIEWS, eligibility={c.name: c.eligibility for c in channels}
         )

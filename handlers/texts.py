@@ -526,3 +526,10 @@ TRACK_STATUS = "📮 Phản ánh **{code}** ({topic}), gửi lúc {created}:\nT�
 TRACK_REPLY = "\n\nCán bộ trả lời: {reply}"
 REPORT_STATUS_NAMES = {"new": "đã tiếp nhận, chờ cán bộ xử lý", "assigned": "cán bộ đang xử lý",
                        "replied": "cán bộ đã trả lời", "closed": "đã xử lý xong"}
+
+
+# --- channel contract: late answers after a restart, bad button data, staff-only commands ------------
+INBOUND_LATE = (
+    "Xin lỗi bạn, tin nhắn trước của bạn chưa được trả lời kịp vì hệ thống vừa gặp sự cố. "
+    "Bạn vui lòng gửi lại câu hỏi để mình trả lời nhé."
+)

@@ -5,6 +5,12 @@ claim selects rows ``FOR UPDATE SKIP LOCKED``, so several processes drain one br
 sending a row twice; on SQLite the single ``UPDATE … RETURNING`` is atomic by itself. A row is marked ``sent``
 right after the channel's OK, so a crash repeats at most the message in flight; the dead worker's other
 claims expire with their lease and are sent by whoever comes next.
+
+Retries are durable (the row goes back to pending with a later ``not_before``): after a 429, and after errors
+that prove nothing was sent (an error answer, no connection). An :class:`~bot.messages.AmbiguousError` (the
+answer was lost; the notice may have arrived) is not retried: the row is failed as "uncertain, not retried",
+so nobody gets a notice twice. With a channel's gateway as sender, pacing is the gateway's (one budget shared
+with replies, which go first).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import Integer, Table, Update, and_, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,9 +40,8 @@ from bot.broadcast.models import (
     Broadcast,
     Delivery,
 )
-from bot.broadcast.ratelimit import RateLimiter
 from bot.broadcast.service import finish_if_drained
-from bot.messages import DeliveryError, PermanentError, RateLimited, RecipientBlocked, Reply, Sender
+from bot.messages import AmbiguousError, DeliveryError, PermanentError, RateLimited, RecipientBlocked, Reply, Sender
 from bot.storage.db import run_single
 from bot.storage.models import User, UTCDateTime, utcnow
 
@@ -46,6 +51,7 @@ Sessions = sessionmaker[Session]
 Render = Callable[[str], Reply]  # notice text → the reply citizens see
 Eligibility = Callable[[str], Awaitable[str | None]]  # chat id → reason to skip, or None to send
 Finished = Callable[[int], Awaitable[None]]  # called once by the worker that completes a broadcast
+UNCERTAIN = "uncertain, not retried"  # reason prefix of a delivery whose answer was lost (it may have arrived)
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,30 @@ def broadcast_texts(*, sessions: Sessions, ids: list[int]) -> dict[int, tuple[st
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
+class Pacing(Protocol):
+    """How a worker paces one channel: :class:`~bot.broadcast.ratelimit.RateLimiter`, or a gateway's pacing."""
+
+    async def acquire(self) -> None:
+        """Wait for the next sending slot."""
+        ...
+
+    def chat_wait(self, chat_id: str) -> float:
+        """Seconds until ``chat_id`` may receive another message."""
+        ...
+
+    def sent_to(self, chat_id: str) -> None:
+        """Record a message to ``chat_id``."""
+        ...
+
+    def throttle(self, retry_after: float) -> None:
+        """The channel answered 429."""
+        ...
+
+    def success(self) -> None:
+        """A message went through."""
+        ...
+
+
 class DeliveryWorker:
     """Drains pending deliveries of one channel through one :class:`~bot.messages.Sender`."""
 
@@ -196,7 +226,7 @@ class DeliveryWorker:
         *,
         sessions: Sessions,
         sender: Sender,
-        limiter: RateLimiter,
+        limiter: Pacing,
         render: Render,
         config: EngineConfig | None = None,
         eligibility: Eligibility | None = None,
@@ -212,6 +242,7 @@ class DeliveryWorker:
         self.on_finished = on_finished
         self.token = secrets.token_hex(16)
         self.sent = 0
+        self.ambiguous = 0  # deliveries that failed in a way that may have delivered them
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -306,6 +337,10 @@ class DeliveryWorker:
             return
         except PermanentError as err:
             await self._settle(item, FAILED, reason=err.reason, attempts=item.attempts + 1)
+            return
+        except AmbiguousError as err:  # it may have arrived: a retry could send the notice twice
+            self.ambiguous += 1
+            await self._settle(item, FAILED, reason=f"{UNCERTAIN}: {err.reason}", attempts=item.attempts + 1)
             return
         except DeliveryError as err:  # transient: network errors, 5xx
             await self._retry_or_fail(item, err.reason)

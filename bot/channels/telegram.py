@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 from starlette.routing import BaseRoute
 from telegram import (
     BotCommand,
@@ -41,11 +43,14 @@ from bot import metrics
 from bot.channel import ChannelHost
 from bot.channels.http import TELEGRAM_WEBHOOK_PATH, telegram_webhook_route, telegram_webhook_secret
 from bot.channels.render import TELEGRAM_LIMIT, is_safe_url, render_plain, render_telegram
-from bot.gateway import OutboundGateway
+from bot.gateway import GatewayPolicy, OutboundGateway
+from bot.inbound import InboundLog, Pending, recovery_loop
 from bot.messages import (
+    AmbiguousError,
     Button,
     DeliveryError,
     IncomingMessage,
+    Part,
     PermanentError,
     RateLimited,
     RecipientBlocked,
@@ -58,6 +63,10 @@ from bot.settings import Settings
 from handlers import texts
 
 log = logging.getLogger(__name__)
+
+# httpx errors raised before the request reached the server; anything else may have been delivered
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout)
+SEND_READ_TIMEOUT = 20.0  # seconds; PTB's 5 s default turns a slow but successful send into a retry and a duplicate
 
 CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
@@ -99,8 +108,18 @@ def to_delivery_error(err: TelegramError) -> DeliveryError:
     if isinstance(err, BadRequest):
         return PermanentError(err.message, code=400)
     if isinstance(err, TimedOut | NetworkError):  # PTB raises NetworkError for 5xx answers too
-        return TransientError(err.message)
+        if nothing_was_sent(err):
+            return TransientError(err.message)
+        return AmbiguousError(err.message)
     return PermanentError(err.message)
+
+
+def nothing_was_sent(err: TelegramError) -> bool:
+    """True when ``err`` proves the Bot API never took the request (no connection, or it answered an error)."""
+    cause = err.__cause__
+    if cause is None:
+        return not isinstance(err, TimedOut)  # an HTTP error answer: Telegram saw the request and refused it
+    return isinstance(cause, NOT_SENT_ERRORS)
 
 
 def build_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -114,9 +133,8 @@ def build_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMar
                 if 1 <= len(button.data.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
                     out.append(InlineKeyboardButton(label, callback_data=button.data))
                 else:
-                    log.warning(
-                        "dropping button %r: callback data is %d bytes", label, len(button.data.encode("utf-8"))
-                    )
+                    log.warning("dropping button %r: callback data is %d bytes", label,
+                                len(button.data.encode("utf-8")))
             elif button.url is not None and is_safe_url(button.url):
                 out.append(InlineKeyboardButton(label, url=button.url))
             else:
@@ -134,32 +152,42 @@ class TelegramSender(SequentialSender):
     def __init__(self, bot: Any) -> None:
         self.bot = bot
 
-    async def send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool = True) -> list[SentMessage]:
-        """Send (or edit in place) one reply, split into ≤ 4,096-character messages."""
-        try:
-            return await self._send_reply(chat_id, reply, allow_edit=allow_edit)
-        except TelegramError as err:
-            if isinstance(err, RetryAfter):
-                metrics.rate_limited(CHANNEL)
-            raise to_delivery_error(err) from err
-
-    async def _send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool) -> list[SentMessage]:
+    def parts(self, chat_id: str, reply: Reply) -> list[Part]:
+        """One Bot API call per ≤ 4,096-character chunk; the first edits in place when the reply asks to."""
         chunks = render_telegram(reply.text, TELEGRAM_LIMIT) or ["…"]
         keyboard = build_keyboard(reply.buttons)
         preview = LinkPreviewOptions(is_disabled=reply.disable_preview)
-        sent: list[SentMessage] = []
-        if reply.photo:
-            photo = await self.bot.send_photo(chat_id=chat_id, photo=reply.photo)
-            sent.append(SentMessage(message_id=str(photo.message_id)))
-        for index, chunk in enumerate(chunks):
+
+        def part(index: int, chunk: str) -> Part:
             markup = keyboard if index == len(chunks) - 1 else None
-            if index == 0 and allow_edit and reply.edit_message_id is not None:
-                edited = await self._edit(chat_id, reply, chunk, markup, preview)
-                if edited is not None:
-                    sent.append(edited)
-                    continue
-            sent.append(await self._send_chunk(chat_id, reply, index, chunk, markup, preview))
-        return sent
+
+            async def call() -> list[SentMessage]:
+                try:
+                    if index == 0 and reply.edit_message_id is not None:
+                        edited = await self._edit(chat_id, reply, chunk, markup, preview)
+                        if edited is not None:
+                            return [edited]
+                    return [await self._send_chunk(chat_id, reply, index, chunk, markup, preview)]
+                except TelegramError as err:
+                    if isinstance(err, RetryAfter):
+                        metrics.rate_limited(CHANNEL)
+                    raise to_delivery_error(err) from err
+
+            return call
+
+        parts = [part(index, chunk) for index, chunk in enumerate(chunks)]
+        if reply.photo:
+            photo = reply.photo
+
+            async def send_photo() -> list[SentMessage]:
+                try:
+                    sent = await self.bot.send_photo(chat_id=chat_id, photo=photo, read_timeout=SEND_READ_TIMEOUT)
+                except TelegramError as err:
+                    raise to_delivery_error(err) from err
+                return [SentMessage(message_id=str(sent.message_id))]
+
+            parts.insert(0, send_photo)
+        return parts
 
     async def _send_chunk(
         self,
@@ -172,11 +200,8 @@ class TelegramSender(SequentialSender):
     ) -> SentMessage:
         try:
             message = await self.bot.send_message(
-                chat_id=chat_id,
-                text=chunk,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=preview,
+                chat_id=chat_id, text=chunk, parse_mode=ParseMode.HTML, reply_markup=markup,
+                link_preview_options=preview, read_timeout=SEND_READ_TIMEOUT,
             )
         except BadRequest as err:
             if not _is_parse_error(err):
@@ -185,7 +210,8 @@ class TelegramSender(SequentialSender):
             plain = render_plain(reply.text, TELEGRAM_LIMIT)
             text = plain[min(index, len(plain) - 1)] if plain else "…"
             message = await self.bot.send_message(
-                chat_id=chat_id, text=text, reply_markup=markup, link_preview_options=preview
+                chat_id=chat_id, text=text, reply_markup=markup, link_preview_options=preview,
+                read_timeout=SEND_READ_TIMEOUT,
             )
         return SentMessage(message_id=str(message.message_id))
 
@@ -199,12 +225,9 @@ class TelegramSender(SequentialSender):
     ) -> SentMessage | None:
         try:
             await self.bot.edit_message_text(
-                chat_id=chat_id,
-                message_id=int(str(reply.edit_message_id)),
-                text=chunk,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                link_preview_options=preview,
+                chat_id=chat_id, message_id=int(str(reply.edit_message_id)), text=chunk,
+                parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=preview,
+                read_timeout=SEND_READ_TIMEOUT,
             )
         except BadRequest as err:
             if _is_not_modified(err):
@@ -214,6 +237,25 @@ class TelegramSender(SequentialSender):
         except ValueError:
             return None
         return SentMessage(message_id=reply.edit_message_id)
+
+
+class RecordingQueue(asyncio.Queue[object]):
+    """The Application's update queue: an update is recorded before it is queued, so before it is acknowledged.
+
+    The Updater asks for the next updates (acknowledging these) only after putting them here, and the webhook
+    answers 200 only after putting; a duplicate ``update_id`` is dropped here.
+    """
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        super().__init__()
+        self.channel = channel
+
+    async def put(self, item: object) -> None:
+        """Queue ``item`` unless it is an update already answered or in hand."""
+        if isinstance(item, Update) and not await self.channel.admit(item):
+            log.info("Telegram update %s seen before; dropped", item.update_id)
+            return
+        await super().put(item)
 
 
 class TelegramChannel:
@@ -233,7 +275,9 @@ class TelegramChannel:
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and its users
         self.application = self.build_application(webhook=self.webhook_url is not None,
                                                   concurrent_updates=concurrent_updates)
-        self._gateway = OutboundGateway(TelegramSender(self.application.bot))
+        self.inbound = InboundLog.for_channel(self.services, settings, CHANNEL)
+        self._recovery: asyncio.Task[None] | None = None
+        self._gateway = OutboundGateway(TelegramSender(self.application.bot), GatewayPolicy.from_settings(settings))
         self._secret = telegram_webhook_secret(settings) if self.webhook_url is not None else ""
 
     # ----- the channel contract ----------------------------------------------------------------------------
@@ -273,9 +317,25 @@ class TelegramChannel:
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram long-polling mode")
+        self._recovery = asyncio.create_task(
+            recovery_loop(self.inbound, self._replay, self._apologize), name="telegram-inbound-recovery"
+        )
+
+    async def open_outbound(self) -> None:
+        """Make the gateway usable without polling or a webhook (a tool that only sends)."""
+        await self.application.bot.initialize()
+
+    async def close_outbound(self) -> None:
+        """Undo :meth:`open_outbound`."""
+        await self.application.bot.shutdown()
 
     async def stop(self) -> None:
         """Stop polling and the Application (whatever part of :meth:`start` ran)."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._recovery
+            self._recovery = None
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
@@ -299,6 +359,7 @@ class TelegramChannel:
             .base_url(self.settings.telegram_api_base_url)
             .base_file_url(file_base_url(self.settings.telegram_api_base_url))
             .concurrent_updates(concurrent_updates)
+            .update_queue(RecordingQueue(self))
         )
         if webhook:
             builder = builder.updater(None)
@@ -371,7 +432,6 @@ class TelegramChannel:
             head, _, rest = text.partition(" ")
             text = head.split("@", 1)[0] + (" " + rest if rest else "")
         reply_to = message.reply_to_message
-        photo = message.photo[-1].file_id if message.photo else None
         return IncomingMessage(
             channel=CHANNEL,
             user_id=str(user.id),
@@ -384,7 +444,7 @@ class TelegramChannel:
             addressed=addressed,
             is_staff=user.id in self.settings.admin_telegram_ids,
             forwarded=message.forward_origin is not None,
-            photo=photo,
+            photo=message.photo[-1].file_id if message.photo else None,
         )
 
     def incoming_from_button(self, update: Update) -> IncomingMessage | None:
@@ -414,7 +474,9 @@ class TelegramChannel:
         bot = context.bot
         msg = self.incoming_from_message(update, bot.id, bot.username or "")
         if msg is not None:
-            await self.process(msg)
+            await self.process(msg, key=str(update.update_id))
+        else:
+            await self._finish(update.update_id)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a button press; the callback query is always answered."""
@@ -425,7 +487,9 @@ class TelegramChannel:
         try:
             msg = self.incoming_from_button(update)
             if msg is not None:
-                await self.process(msg)
+                await self.process(msg, key=str(update.update_id))
+            else:
+                await self._finish(update.update_id)
         finally:
             await answered
 
@@ -435,14 +499,20 @@ class TelegramChannel:
         except TelegramError as err:
             log.info("answerCallbackQuery failed: %s", err.message)
 
-    async def process(self, msg: IncomingMessage) -> list[SentMessage]:
-        """Route one plain message and deliver the replies (in order, one update per chat at a time)."""
+    async def process(self, msg: IncomingMessage, key: str | None = None) -> list[SentMessage]:
+        """Route one plain message and deliver the replies (in order, one update per chat at a time).
+
+        The update ``key`` is marked done once the replies went out (or were refused for good).
+        """
         lock, users = self._chat_locks.get(msg.chat_id, (asyncio.Lock(), 0))
         self._chat_locks[msg.chat_id] = (lock, users + 1)
         try:
             async with lock:
                 replies = await self.host.handle(msg)
-                return await self.deliver(msg.chat_id, replies)
+                sent, complete = await self._deliver(msg.chat_id, replies)
+            if key is not None and complete:
+                await asyncio.to_thread(self.inbound.finish, key)
+            return sent
         finally:
             lock, users = self._chat_locks[msg.chat_id]
             if users <= 1:
@@ -452,16 +522,47 @@ class TelegramChannel:
 
     async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> list[SentMessage]:
         """Send replies through the gateway; a blocked chat or a refused message is logged, not raised."""
+        return (await self._deliver(chat_id, replies))[0]
+
+    async def _deliver(self, chat_id: str, replies: Sequence[Reply]) -> tuple[list[SentMessage], bool]:
+        """What was sent, and whether the update is done (False when retries ran out: answered again later)."""
         sent: list[SentMessage] = []
+        complete = True
         for reply in replies:
             try:
                 sent.extend(await self._gateway.send(chat_id, [reply]))
-            except RecipientBlocked:
-                log.info("chat %s blocked the bot; reply dropped", chat_id)
+            except RecipientBlocked:  # the gateway logged and counted it
                 break
-            except DeliveryError as err:
-                log.warning("could not deliver a reply to chat %s: %s", chat_id, err.reason)
-        return sent
+            except PermanentError:
+                continue
+            except DeliveryError:
+                complete = False
+        return sent, complete
+
+    async def _finish(self, update_id: int) -> None:
+        await asyncio.to_thread(self.inbound.finish, str(update_id))
+
+    # ----- inbound durability ------------------------------------------------------------------------------
+
+    async def admit(self, update: Update) -> bool:
+        """Record ``update`` before it is acknowledged; False for a duplicate (already answered or in hand)."""
+        chat = update.effective_chat
+        try:
+            return await asyncio.to_thread(
+                self.inbound.claim, str(update.update_id), update.to_json(), str(chat.id) if chat else None
+            )
+        except Exception:  # the database is down: answering beats refusing
+            log.exception("could not record Telegram update %s; answering it anyway", update.update_id)
+            return True
+
+    async def _replay(self, pending: Pending) -> None:
+        update = Update.de_json(json.loads(pending.payload), self.application.bot)
+        await self.application.process_update(update)
+
+    async def _apologize(self, pending: Pending) -> None:
+        if pending.chat_id is not None:
+            with contextlib.suppress(DeliveryError):
+                await self._gateway.send(pending.chat_id, [Reply(text=texts.INBOUND_LATE)])
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error first, then apologise to the user politely."""
@@ -472,6 +573,9 @@ class TelegramChannel:
         if isinstance(context.error, Forbidden):
             return
         try:
-            await context.bot.send_message(chat_id=update.effective_chat.id, text=texts.ERROR)
-        except TelegramError as err:
-            log.warning("could not send the error notice: %s", err.message)
+            await self._gateway.send(str(update.effective_chat.id), [Reply(text=texts.ERROR)])
+        except DeliveryError as err:
+            log.warning("could not send the error notice: %s", err.reason)
+            return
+        with contextlib.suppress(Exception):  # the apology is the answer: do not process it again
+            await self._finish(update.update_id)

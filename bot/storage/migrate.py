@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 # Modules that declare tables on ``Base``; later features append theirs so autogenerate sees them.
-METADATA_MODULES: list[str] = ["bot.storage.models", "bot.broadcast.models", "bot.channels.zalo.models",
-                               "bot.handoff.models"]
+METADATA_MODULES: list[str] = [
+    "bot.storage.models", "bot.broadcast.models", "bot.channels.zalo.models", "bot.inbound", "bot.handoff.models",
+]
 
 
 def target_metadata() -> MetaData:

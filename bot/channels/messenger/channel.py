@@ -1,8 +1,9 @@
 """The Messenger channel: a ward's Facebook fanpage, on the same handlers as every other channel.
 
-``MessengerChannel`` gives the HTTP server the webhook routes (handshake + signed events), processes each event
-in the background (one citizen at a time, in arrival order, with the typing indicator on while the answer is
-found) and delivers the replies through its gateway.
+``MessengerChannel`` gives the HTTP server the webhook routes (handshake + signed events), records each event in
+the inbound log before the webhook answers 200 (a message id seen before is dropped, unless its reply never went
+out), processes it in the background (each citizen's events in arrival order, with the typing indicator on while
+the answer is found) and delivers the replies through its gateway; an event is marked done only once answered.
 
 Announcements follow Messenger's standard messaging policy: a page may message a person freely within 24 hours
 of that person's last message; outside it only with a message tag, and no tag covers a ward's general notices
@@ -13,8 +14,11 @@ who wrote in the last 24 hours, and the others are recorded as skipped with the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import datetime as dt
 import functools
+import json
 import logging
 from typing import Any
 
@@ -25,7 +29,8 @@ from bot.channel import ChannelHost
 from bot.channels.messenger.api import CHANNEL, GraphApi, MessengerSender, MessengerTokenError
 from bot.channels.messenger.webhook import MessengerEventIn, messenger_webhook_routes
 from bot.gateway import OutboundGateway
-from bot.messages import DeliveryError, IncomingMessage, RecipientBlocked, Reply, SentMessage
+from bot.inbound import InboundLog, Pending, recovery_loop
+from bot.messages import DeliveryError, IncomingMessage, PermanentError, RecipientBlocked, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
 from handlers import texts
@@ -65,7 +70,8 @@ class MessengerChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chains: dict[str, asyncio.Task[Any]] = {}
         self._token_alerted = False
-        self._seen: set[str] = set()
+        self.inbound = InboundLog.for_channel(self.services, settings, CHANNEL)
+        self._recovery: asyncio.Task[None] | None = None
 
     # ----- the channel contract ----------------------------------------------------------------------------
 
@@ -83,11 +89,19 @@ class MessengerChannel:
         return list(messenger_webhook_routes(self.submit, app_secret=self.app_secret, verify_token=self.verify_token))
 
     async def start(self) -> None:
-        """Nothing to prepare: the page token does not expire on its own."""
+        """Answer what an earlier run left unanswered, now and every few seconds (the page token does not expire)."""
+        self._recovery = asyncio.create_task(
+            recovery_loop(self.inbound, self._replay, self._apologize), name="messenger-inbound-recovery"
+        )
         log.info("Messenger channel ready (webhook on /messenger/webhook)")
 
     async def stop(self) -> None:
-        """Let in-flight events finish (briefly) and close the HTTP client."""
+        """Stop the recovery loop, let in-flight events finish (briefly) and close the HTTP client."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._recovery
+            self._recovery = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
         await self._gateway.close()
@@ -106,15 +120,30 @@ class MessengerChannel:
 
     # ----- events ------------------------------------------------------------------------------------------
 
-    def submit(self, events: list[MessengerEventIn]) -> None:
-        """Process ``events`` in the background (the webhook has already answered 200), in order per citizen."""
+    async def submit(self, events: list[MessengerEventIn]) -> None:
+        """Record ``events`` (before the webhook answers 200), then answer them in the background, in order per
+        citizen; an event seen before (already answered, or in hand) is dropped."""
         loop = asyncio.get_running_loop()
         for event in events:
+            if not await self.claim(event):
+                continue
             previous = self._chains.get(event.sender_id)
             task = loop.create_task(self._after(previous, event), name="messenger-event")
             self._chains[event.sender_id] = task
             self._tasks.add(task)
             task.add_done_callback(functools.partial(self._done, sender=event.sender_id))
+
+    async def claim(self, event: MessengerEventIn) -> bool:
+        """Record ``event``; False when it was seen before."""
+        payload = json.dumps(dataclasses.asdict(event), ensure_ascii=False)
+        try:
+            first = await asyncio.to_thread(self.inbound.claim, event.key, payload, event.sender_id)
+        except Exception:  # the database is down: answering beats refusing
+            log.exception("could not record a Messenger event; answering it anyway")
+            return True
+        if not first:
+            log.info("Messenger event arrived again; already answered or being answered")
+        return first
 
     def _done(self, task: asyncio.Task[Any], sender: str) -> None:
         self._tasks.discard(task)
@@ -125,7 +154,7 @@ class MessengerChannel:
         if previous is not None:
             await asyncio.wait([previous])
         try:
-            return await self.process(event)
+            return await self.answer(event)
         except Exception:
             log.exception("error while handling a Messenger event")
             return []
@@ -137,10 +166,12 @@ class MessengerChannel:
 
     async def process(self, event: MessengerEventIn) -> list[SentMessage]:
         """Handle one event, once: the handlers' replies go back to the citizen."""
-        if event.key in self._seen:
-            log.info("Messenger event arrived again; already processed")
+        if not await self.claim(event):
             return []
-        self._seen.add(event.key)
+        return await self.answer(event)
+
+    async def answer(self, event: MessengerEventIn) -> list[SentMessage]:
+        """Answer a claimed event; it is marked done once the replies went out (or were refused for good)."""
         msg = to_incoming(event)
         await self.api.typing_on(event.sender_id)
         try:
@@ -148,19 +179,37 @@ class MessengerChannel:
         except Exception:
             log.exception("handler failed on a Messenger message")
             replies = [Reply(text=texts.ERROR)]
-        return await self.deliver(msg.chat_id, replies)
+        sent, complete = await self._deliver(msg.chat_id, replies)
+        if complete:
+            await asyncio.to_thread(self.inbound.finish, event.key)
+        return sent
+
+    async def _replay(self, pending: Pending) -> None:
+        await self.answer(MessengerEventIn(**json.loads(pending.payload)))
+
+    async def _apologize(self, pending: Pending) -> None:
+        if pending.chat_id is not None:
+            with contextlib.suppress(DeliveryError):
+                await self._gateway.send(pending.chat_id, [Reply(text=texts.INBOUND_LATE)])
 
     async def deliver(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
         """Send replies in order; a person who cannot be reached or a refused message is logged, not raised."""
-        try:
-            return await self._gateway.send(chat_id, replies)
-        except RecipientBlocked:
-            log.info("a Messenger user cannot be reached; reply dropped")
-        except MessengerTokenError as err:
-            await self._alert_token(err)
-        except DeliveryError as err:
-            log.warning("could not deliver a Messenger reply: %s", err.reason)
-        return []
+        return (await self._deliver(chat_id, replies))[0]
+
+    async def _deliver(self, chat_id: str, replies: list[Reply]) -> tuple[list[SentMessage], bool]:
+        """What was sent, and whether the event is done (False when retries ran out: answered again later)."""
+        sent: list[SentMessage] = []
+        for reply in replies:
+            try:
+                sent.extend(await self._gateway.send(chat_id, [reply]))
+            except MessengerTokenError as err:
+                await self._alert_token(err)
+                return sent, False
+            except (RecipientBlocked, PermanentError):  # logged and counted by the gateway
+                break
+            except DeliveryError:
+                return sent, False
+        return sent, True
 
     async def _alert_token(self, err: MessengerTokenError) -> None:
         """The page token was refused: tell staff once per process (every send fails until it is replaced)."""

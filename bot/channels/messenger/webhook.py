@@ -3,7 +3,7 @@
 Meta signs every webhook call with ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, keyed with the
 app secret>``. The body is read in chunks up to a limit (413 past it) and checked before it is parsed: a missing or
 wrong signature gets 401 and nothing else happens. One call may carry several entries, each with several
-``messaging`` events; the route answers 200 at once and hands the events over to be processed after.
+``messaging`` events; the route records them, answers 200 and they are processed after.
 
 ``GET`` on the same path is the subscription handshake: ``hub.mode=subscribe`` with the configured verify token
 echoes ``hub.challenge``; anything else gets 403.
@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +138,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def messenger_webhook_routes(
-    submit: Callable[[list[MessengerEventIn]], None],
+    submit: Callable[[list[MessengerEventIn]], Awaitable[None]],
     *,
     app_secret: str,
     verify_token: str,
@@ -178,7 +178,7 @@ def messenger_webhook_routes(
             return JSONResponse({"error": "unreadable"}, 400)
         events = parse_events(data)
         if events:
-            submit(events)
+            await submit(events)  # recorded before the 200
         return JSONResponse({"ok": True})
 
     return [Route(path, handshake, methods=["GET"]), Route(path, receive, methods=["POST"])]
