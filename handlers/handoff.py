@@ -198,9 +198,7 @@ async def save_draft(msg: IncomingMessage, services: Services) -> list[Reply]:
 
 
 async def queue(msg: IncomingMessage, services: Services) -> list[Reply]:
-    """``/hangdoi``: the questions and reports waiting for staff, oldest first, with their age."""
-    if not await is_staff(msg, services):
-        return text(texts.HANDOFF_ONLY_STAFF)
+    """``/hangdoi`` (staff only, guarded in the routing table): what waits for staff, oldest first, with its age."""
     now = services.clock()
     lines = [
         texts.QUEUE_TICKET.format(

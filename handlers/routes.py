@@ -176,7 +176,10 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
     key = (msg.channel, msg.user_id)
     now = services.clock()
     if m := _COMMAND.match(body):
-        await services.flows.finish(key, feedback.PENDING_KIND)
+        try:  # a command ends the wait for a 👎 comment; a database that cannot write must not block the command
+            await services.flows.finish(key, feedback.PENDING_KIND)
+        except Exception:
+            log.warning("could not end the %s flow before a command", feedback.PENDING_KIND, exc_info=True)
         name = m.group(1).lower()
         return await command(name, msg, services) if name in COMMANDS else await menu.help_(msg, services)
     if m := _NUMBER.match(body):

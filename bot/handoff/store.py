@@ -8,6 +8,8 @@ numbered per year; the unique constraint plus a retry keeps two instances from h
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -33,6 +35,7 @@ from bot.storage.models import QuestionLog, utcnow
 T = TypeVar("T")
 Sessions = sessionmaker[Session]
 CODE_PREFIX = "PA"
+CODE_ATTEMPTS = 30  # a code taken by a concurrent report is retried; many at the same instant need a few rounds
 MAX_FIELD = 2000  # characters kept of one free-text field
 
 
@@ -249,12 +252,13 @@ def create_report(
         session.flush()
         return _report(row)
 
-    for attempt in range(5):
+    for attempt in range(CODE_ATTEMPTS):
         try:
             return _unit(sessions, work)
-        except IntegrityError:  # another instance took the same code at the same moment
-            if attempt == 4:
+        except IntegrityError:  # another instance took the same code at the same moment: take the next one
+            if attempt == CODE_ATTEMPTS - 1:
                 raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
     raise AssertionError("unreachable")
 
 

@@ -241,7 +241,7 @@ async def test_a_waiting_question_is_reminded_to_the_group_once(ward: Ward) -> N
     assert await remind(ward.services, dt.timedelta(0)) == 0
     queue = ward.text(await ward.say(ADMIN, "/hangdoi"))
     assert "Câu hỏi #1" in queue and texts.QUEUE_UNCLAIMED in queue
-    assert ward.text(await ward.say(OUTSIDER, "/hangdoi")) == texts.HANDOFF_ONLY_STAFF
+    assert ward.text(await ward.say(OUTSIDER, "/hangdoi")) == texts.STAFF_ONLY
 
 
 async def test_a_report_with_a_photo_is_filed_assigned_answered_and_closed(ward: Ward) -> None:

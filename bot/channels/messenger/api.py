@@ -23,6 +23,7 @@ from bot.channels.render import is_safe_url, render_plain, split_message
 from bot.messages import (
     Button,
     DeliveryError,
+    Part,
     PermanentError,
     RateLimited,
     RecipientBlocked,
@@ -170,6 +171,13 @@ class MessengerSender(SequentialSender):
     api: GraphApi
     channel: str = CHANNEL
 
-    async def send_reply(self, chat_id: str, reply: Reply) -> list[SentMessage]:
-        """Send one reply as one or more Messenger messages."""
-        return [await self.api.send_message(chat_id, message) for message in render_reply(reply)]
+    def parts(self, chat_id: str, reply: Reply) -> list[Part]:
+        """One Send API call per Messenger message of ``reply``."""
+
+        def part(message: dict[str, Any]) -> Part:
+            async def call() -> list[SentMessage]:
+                return [await self.api.send_message(chat_id, message)]
+
+            return call
+
+        return [part(message) for message in render_reply(reply)]
