@@ -178,8 +178,8 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
     if m := _COMMAND.match(body):
         try:  # a command ends the wait for a 👎 comment; a database that cannot write must not block the command
             await services.flows.finish(key, feedback.PENDING_KIND)
-        except Exception:
-            log.warning("could not end the %s flow before a command", feedback.PENDING_KIND, exc_info=True)
+        except Exception as err:
+            log.warning("could not end the %s flow before a command: %s", feedback.PENDING_KIND, type(err).__name__)
         name = m.group(1).lower()
         return await command(name, msg, services) if name in COMMANDS else await menu.help_(msg, services)
     if m := _NUMBER.match(body):
