@@ -119,13 +119,13 @@ YAML_PROBLEMS = (
 
 
 def _tab_line(text: str, near: int) -> int | None:
-    """The line (1-based) of a Tab used for indentation, the one closest before ``near`` first."""
+    """The line (1-based) of the last Tab used for indentation up to the line after ``near`` (PyYAML often marks
+    the line after the culprit), else ``near`` itself when a Tab sits anywhere on it; None without a Tab."""
     lines = text.splitlines()
-    tabbed = [n for n, line in enumerate(lines, 1) if "\t" in line[: len(line) - len(line.lstrip(" \t"))]]
-    if not tabbed and 0 < near <= len(lines) and "\t" in lines[near - 1]:
-        return near
-    before = [n for n in tabbed if n <= near]
-    return before[-1] if before else (tabbed[0] if tabbed else None)
+    indented = [n for n, line in enumerate(lines[: near + 1], 1) if "\t" in line[: len(line) - len(line.lstrip(" \t"))]]
+    if indented:
+        return indented[-1]
+    return near if 0 < near <= len(lines) and "\t" in lines[near - 1] else None
 
 
 def _yaml_problem(display: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:

@@ -111,6 +111,13 @@ def test_tab_indentation_is_named(write_kb: WriteKb) -> None:
     assert "ký tự Tab" in message and message.startswith("lỗi cú pháp YAML")
 
 
+def test_a_tab_far_from_the_error_is_not_blamed(write_kb: WriteKb) -> None:
+    text = GOOD_HEAD + "  - id: x\n    question: Mức 2: cần gì?\n    answer: A\n" + "\n" * 5 + "#\tghi chú\n"
+    errors = _errors(write_kb({"a.yaml": text}))
+    assert [(n, ln) for n, ln, _ in errors] == [("a.yaml", 5)]
+    assert "Tab" not in errors[0][2] and "ngoặc kép" in errors[0][2]
+
+
 @pytest.mark.parametrize(
     ("bad", "fragment"),
     [
