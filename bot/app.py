@@ -203,10 +203,10 @@ async def serve(
             routes.extend(channel.routes())
         server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
         watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
+        await server.start()
         for channel in channels:
             started.append(channel)
             await channel.start()
-        await server.start()
         broadcasting = await start_broadcasting(
             services, gateways, VIEWS, eligibility={c.name: c.eligibility for c in channels}
         )

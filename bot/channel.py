@@ -13,13 +13,17 @@ imports a channel; it sees only these shapes:
     ``routes()``
         its Starlette routes on the bot's one HTTP server (webhooks, widget files, small APIs).
     ``await start()`` / ``await stop()``
-        long-running work: polling loops, token upkeep, background tasks. ``start`` runs before the HTTP server
-        accepts requests; ``stop`` after it stopped.
+        long-running work: polling loops, token upkeep, background tasks. ``start`` runs once the HTTP server
+        listens (so a webhook can be registered), and its routes may be called before ``start`` returns: they
+        queue or wait; ``stop`` runs after the server stopped.
     ``await eligibility(chat_id)``
         ``None`` when a broadcast may reach ``chat_id`` now, else the skip reason staff see (Zalo's 48-hour
         window).
     ``secrets()``
         values to redact from every log line (derived webhook secrets; settings' secrets are redacted anyway).
+
+    Optional: ``await open_outbound()`` / ``await close_outbound()`` make the gateway usable without starting
+    the inbound side (``python -m bot broadcast send --deliver`` delivers from a second process).
 
     Tables a channel needs are plain SQLAlchemy models on the shared metadata (``bot.storage.models.Base``)
     with their own Alembic revision.
@@ -87,7 +91,7 @@ class Channel(Protocol):
         ...
 
     async def start(self) -> None:
-        """Start polling loops and background work (before the HTTP server accepts requests)."""
+        """Start polling loops and background work (the HTTP server already listens)."""
         ...
 
     async def stop(self) -> None:

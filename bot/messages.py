@@ -7,6 +7,7 @@ renders it at the edge (escaped Telegram HTML, Zalo plain text).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -81,7 +82,15 @@ class RateLimited(DeliveryError):
 
 
 class TransientError(DeliveryError):
-    """A network error or 5xx: retry with backoff a bounded number of times."""
+    """A network error or 5xx that proves nothing was sent: retry with backoff a bounded number of times."""
+
+
+class AmbiguousError(TransientError):
+    """The request may have reached the channel (a read timeout, a connection lost after sending).
+
+    Replies are retried anyway (a citizen waiting gets the answer, maybe twice); broadcast deliveries are not,
+    so a notice is not sent twice to thousands of people.
+    """
 
 
 class PermanentError(DeliveryError):
@@ -98,10 +107,21 @@ class Sender(Protocol):
         ...
 
 
+Part = Callable[[], Awaitable[list[SentMessage]]]  # one API call of a reply (a retry repeats only this call)
+
+
 class SequentialSender:
-    """Base of the channel senders: replies go out one after another through :meth:`send_reply`."""
+    """Base of the channel senders: a reply is a list of :data:`Part` calls made one after another.
+
+    The outbound gateway paces and retries each part separately, so a failure on the second message of a
+    long reply never sends the first one twice.
+    """
 
     channel: str
+
+    def parts(self, chat_id: str, reply: Reply) -> list[Part]:
+        """The API calls that deliver ``reply`` to ``chat_id``, in order."""
+        raise NotImplementedError
 
     async def send(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
         """Send ``replies`` in order to ``chat_id``."""
@@ -111,5 +131,8 @@ class SequentialSender:
         return sent
 
     async def send_reply(self, chat_id: str, reply: Reply) -> list[SentMessage]:
-        """Send one reply (possibly as several messages)."""
-        raise NotImplementedError
+        """Send one reply (possibly as several messages), without pacing or retries."""
+        sent: list[SentMessage] = []
+        for part in self.parts(chat_id, reply):
+            sent.extend(await part())
+        return sent

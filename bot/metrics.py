@@ -21,6 +21,7 @@ __all__ = [
     "question",
     "rate_limited",
     "render",
+    "reply_failed",
     "update_received",
 ]
 
@@ -70,6 +71,13 @@ RATE_LIMITED = Counter(
     ["channel"],
     registry=REGISTRY,
 )
+REPLIES_FAILED = Counter(
+    "troly_replies_failed",
+    "Replies to people that were finally not delivered (after retries), by channel and kind: "
+    "blocked (the person blocked the bot), refused (the channel refused the message), gave_up (retries ran out).",
+    ["channel", "kind"],
+    registry=REGISTRY,
+)
 
 for _decision in DECISIONS:  # every decision shows up (at 0) from the start
     QUESTIONS.labels(decision=_decision)
@@ -101,6 +109,11 @@ def delivery(channel: str, status: str) -> None:
 def rate_limited(channel: str) -> None:
     """Count one rate-limit answer from ``channel``'s API."""
     RATE_LIMITED.labels(channel=channel).inc()
+
+
+def reply_failed(channel: str, kind: str) -> None:
+    """Count one reply that was finally not delivered."""
+    REPLIES_FAILED.labels(channel=channel, kind=kind).inc()
 
 
 def render() -> bytes:

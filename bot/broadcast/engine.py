@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,9 +33,8 @@ from bot.broadcast.models import (
     Broadcast,
     Delivery,
 )
-from bot.broadcast.ratelimit import RateLimiter
 from bot.broadcast.service import finish_if_drained
-from bot.messages import DeliveryError, PermanentError, RateLimited, RecipientBlocked, Reply, Sender
+from bot.messages import AmbiguousError, DeliveryError, PermanentError, RateLimited, RecipientBlocked, Reply, Sender
 from bot.storage.models import User, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ Sessions = sessionmaker[Session]
 Render = Callable[[str], Reply]  # notice text → the reply citizens see
 Eligibility = Callable[[str], Awaitable[str | None]]  # chat id → reason to skip, or None to send
 Finished = Callable[[int], Awaitable[None]]  # called once by the worker that completes a broadcast
+UNCERTAIN = "uncertain, not retried"  # reason prefix of a delivery whose answer was lost (it may have arrived)
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,30 @@ def broadcast_texts(*, sessions: Sessions, ids: list[int]) -> dict[int, tuple[st
         return {i: (s, t) for i, s, t in rows.all()}
 
 
+class Pacing(Protocol):
+    """How a worker paces one channel: :class:`~bot.broadcast.ratelimit.RateLimiter`, or a gateway's pacing."""
+
+    async def acquire(self) -> None:
+        """Wait for the next sending slot."""
+        ...
+
+    def chat_wait(self, chat_id: str) -> float:
+        """Seconds until ``chat_id`` may receive another message."""
+        ...
+
+    def sent_to(self, chat_id: str) -> None:
+        """Record a message to ``chat_id``."""
+        ...
+
+    def throttle(self, retry_after: float) -> None:
+        """The channel answered 429."""
+        ...
+
+    def success(self) -> None:
+        """A message went through."""
+        ...
+
+
 class DeliveryWorker:
     """Drains pending deliveries of one channel through one :class:`~bot.messages.Sender`."""
 
@@ -169,7 +194,7 @@ class DeliveryWorker:
         *,
         sessions: Sessions,
         sender: Sender,
-        limiter: RateLimiter,
+        limiter: Pacing,
         render: Render,
         config: EngineConfig | None = None,
         eligibility: Eligibility | None = None,
@@ -185,6 +210,7 @@ class DeliveryWorker:
         self.on_finished = on_finished
         self.token = secrets.token_hex(16)
         self.sent = 0
+        self.ambiguous = 0  # deliveries that failed in a way that may have delivered them
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -279,6 +305,10 @@ class DeliveryWorker:
             return
         except PermanentError as err:
             await self._settle(item, FAILED, reason=err.reason, attempts=item.attempts + 1)
+            return
+        except AmbiguousError as err:  # it may have arrived: a retry could send the notice twice
+            self.ambiguous += 1
+            await self._settle(item, FAILED, reason=f"{UNCERTAIN}: {err.reason}", attempts=item.attempts + 1)
             return
         except DeliveryError as err:  # transient: network errors, 5xx
             await self._retry_or_fail(item, err.reason)

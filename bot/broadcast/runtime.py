@@ -33,6 +33,8 @@ from bot.broadcast.scheduler import (
     set_job_target,
 )
 from bot.broadcast.service import BroadcastStatus
+from bot.channel import REPLY
+from bot.gateway import BroadcastPacing, BroadcastSender, OutboundGateway
 from bot.messages import DeliveryError, Reply, Sender
 from bot.services import Services
 from bot.storage.db import create_engine_for
@@ -69,9 +71,16 @@ class BroadcastRuntime:
         self.views = views
         self.timezone = ZoneInfo(self.settings.bot_timezone)
         self.stop_event = asyncio.Event()
-        self.limiters = {
-            channel: RateLimiter(self.settings.broadcast_rate_per_second, self.settings.broadcast_per_chat_interval)
-            for channel in self.senders
+        # a channel's gateway paces replies and notices together; a bare sender (tests, tools) gets its own limiter
+        self.limiters: dict[str, RateLimiter | BroadcastPacing] = {
+            channel: BroadcastPacing(sender) if isinstance(sender, OutboundGateway) else RateLimiter(
+                self.settings.broadcast_rate_per_second, self.settings.broadcast_per_chat_interval
+            )
+            for channel, sender in self.senders.items()
+        }
+        worker_senders: dict[str, Sender] = {
+            channel: BroadcastSender(sender) if isinstance(sender, OutboundGateway) else sender
+            for channel, sender in self.senders.items()
         }
         config = EngineConfig(
             batch_size=self.settings.broadcast_batch_size,
@@ -90,7 +99,7 @@ class BroadcastRuntime:
                 eligibility=eligibility.get(channel),
                 on_finished=self.report_final,
             )
-            for channel, sender in self.senders.items()
+            for channel, sender in worker_senders.items()
             for _ in range(max(1, workers_per_channel))
         ]
         self.run_scheduler = run_scheduler
@@ -289,7 +298,15 @@ class BroadcastRuntime:
         sender = self.senders.get(channel)
         if sender is None:
             return None
+        if isinstance(sender, OutboundGateway):  # staff wait for this: reply priority, retried on 429
+            try:
+                sent = await sender.send(chat_id, [reply], priority=REPLY)
+            except DeliveryError as err:
+                log.warning("could not send a broadcast report to %s %s: %s", channel, chat_id, err.reason)
+                return None
+            return sent[0].message_id if sent else None
         limiter = self.limiters[channel]
+        assert isinstance(limiter, RateLimiter)
         wait = limiter.chat_wait(chat_id)
         if wait > 0:
             await asyncio.sleep(wait)

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 from starlette.routing import BaseRoute
 from telegram import (
     BotCommand,
@@ -41,11 +42,13 @@ from bot import metrics
 from bot.channel import ChannelHost
 from bot.channels.http import TELEGRAM_WEBHOOK_PATH, telegram_webhook_route, telegram_webhook_secret
 from bot.channels.render import TELEGRAM_LIMIT, is_safe_url, render_plain, render_telegram
-from bot.gateway import OutboundGateway
+from bot.gateway import GatewayPolicy, OutboundGateway
 from bot.messages import (
+    AmbiguousError,
     Button,
     DeliveryError,
     IncomingMessage,
+    Part,
     PermanentError,
     RateLimited,
     RecipientBlocked,
@@ -58,6 +61,10 @@ from bot.settings import Settings
 from handlers import texts
 
 log = logging.getLogger(__name__)
+
+# httpx errors raised before the request reached the server; anything else may have been delivered
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout)
+SEND_READ_TIMEOUT = 20.0  # seconds; PTB's 5 s default turns a slow but successful send into a retry and a duplicate
 
 CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
@@ -99,8 +106,18 @@ def to_delivery_error(err: TelegramError) -> DeliveryError:
     if isinstance(err, BadRequest):
         return PermanentError(err.message, code=400)
     if isinstance(err, TimedOut | NetworkError):  # PTB raises NetworkError for 5xx answers too
-        return TransientError(err.message)
+        if nothing_was_sent(err):
+            return TransientError(err.message)
+        return AmbiguousError(err.message)
     return PermanentError(err.message)
+
+
+def nothing_was_sent(err: TelegramError) -> bool:
+    """True when ``err`` proves the Bot API never took the request (no connection, or it answered an error)."""
+    cause = err.__cause__
+    if cause is None:
+        return not isinstance(err, TimedOut)  # an HTTP error answer: Telegram saw the request and refused it
+    return isinstance(cause, NOT_SENT_ERRORS)
 
 
 def build_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -133,29 +150,30 @@ class TelegramSender(SequentialSender):
     def __init__(self, bot: Any) -> None:
         self.bot = bot
 
-    async def send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool = True) -> list[SentMessage]:
-        """Send (or edit in place) one reply, split into ≤ 4,096-character messages."""
-        try:
-            return await self._send_reply(chat_id, reply, allow_edit=allow_edit)
-        except TelegramError as err:
-            if isinstance(err, RetryAfter):
-                metrics.rate_limited(CHANNEL)
-            raise to_delivery_error(err) from err
-
-    async def _send_reply(self, chat_id: str, reply: Reply, *, allow_edit: bool) -> list[SentMessage]:
+    def parts(self, chat_id: str, reply: Reply) -> list[Part]:
+        """One Bot API call per ≤ 4,096-character chunk; the first edits in place when the reply asks to."""
         chunks = render_telegram(reply.text, TELEGRAM_LIMIT) or ["…"]
         keyboard = build_keyboard(reply.buttons)
         preview = LinkPreviewOptions(is_disabled=reply.disable_preview)
-        sent: list[SentMessage] = []
-        for index, chunk in enumerate(chunks):
+
+        def part(index: int, chunk: str) -> Part:
             markup = keyboard if index == len(chunks) - 1 else None
-            if index == 0 and allow_edit and reply.edit_message_id is not None:
-                edited = await self._edit(chat_id, reply, chunk, markup, preview)
-                if edited is not None:
-                    sent.append(edited)
-                    continue
-            sent.append(await self._send_chunk(chat_id, reply, index, chunk, markup, preview))
-        return sent
+
+            async def call() -> list[SentMessage]:
+                try:
+                    if index == 0 and reply.edit_message_id is not None:
+                        edited = await self._edit(chat_id, reply, chunk, markup, preview)
+                        if edited is not None:
+                            return [edited]
+                    return [await self._send_chunk(chat_id, reply, index, chunk, markup, preview)]
+                except TelegramError as err:
+                    if isinstance(err, RetryAfter):
+                        metrics.rate_limited(CHANNEL)
+                    raise to_delivery_error(err) from err
+
+            return call
+
+        return [part(index, chunk) for index, chunk in enumerate(chunks)]
 
     async def _send_chunk(
         self,
@@ -169,7 +187,7 @@ class TelegramSender(SequentialSender):
         try:
             message = await self.bot.send_message(
                 chat_id=chat_id, text=chunk, parse_mode=ParseMode.HTML, reply_markup=markup,
-                link_preview_options=preview,
+                link_preview_options=preview, read_timeout=SEND_READ_TIMEOUT,
             )
         except BadRequest as err:
             if not _is_parse_error(err):
@@ -178,7 +196,8 @@ class TelegramSender(SequentialSender):
             plain = render_plain(reply.text, TELEGRAM_LIMIT)
             text = plain[min(index, len(plain) - 1)] if plain else "…"
             message = await self.bot.send_message(
-                chat_id=chat_id, text=text, reply_markup=markup, link_preview_options=preview
+                chat_id=chat_id, text=text, reply_markup=markup, link_preview_options=preview,
+                read_timeout=SEND_READ_TIMEOUT,
             )
         return SentMessage(message_id=str(message.message_id))
 
@@ -194,6 +213,7 @@ class TelegramSender(SequentialSender):
             await self.bot.edit_message_text(
                 chat_id=chat_id, message_id=int(str(reply.edit_message_id)), text=chunk,
                 parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=preview,
+                read_timeout=SEND_READ_TIMEOUT,
             )
         except BadRequest as err:
             if _is_not_modified(err):
@@ -222,7 +242,7 @@ class TelegramChannel:
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and its users
         self.application = self.build_application(webhook=self.webhook_url is not None,
                                                   concurrent_updates=concurrent_updates)
-        self._gateway = OutboundGateway(TelegramSender(self.application.bot))
+        self._gateway = OutboundGateway(TelegramSender(self.application.bot), GatewayPolicy.from_settings(settings))
         self._secret = telegram_webhook_secret(settings) if self.webhook_url is not None else ""
 
     # ----- the channel contract ----------------------------------------------------------------------------
@@ -262,6 +282,14 @@ class TelegramChannel:
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram long-polling mode")
+
+    async def open_outbound(self) -> None:
+        """Make the gateway usable without polling or a webhook (a tool that only sends)."""
+        await self.application.bot.initialize()
+
+    async def close_outbound(self) -> None:
+        """Undo :meth:`open_outbound`."""
+        await self.application.bot.shutdown()
 
     async def stop(self) -> None:
         """Stop polling and the Application (whatever part of :meth:`start` ran)."""

@@ -72,41 +72,62 @@ def follow(sessions: Any, broadcast_id: int, timezone: ZoneInfo, interval: float
 
 
 async def _deliver(settings: Settings, broadcast_id: int) -> int:
-    """Deliver from this process through Telegram until the broadcast is finished."""
-    from telegram import Bot
+    """Deliver from this process through every configured channel's gateway until the broadcast is finished.
 
+    Channels are built through the registry but not started (no polling, no webhook): only their outbound
+    side is opened, so a running bot keeps receiving its updates.
+    """
+    from bot.app import routing
     from bot.broadcast.runtime import BroadcastRuntime
-    from bot.channels.telegram import TelegramSender, file_base_url
+    from bot.channel import ChannelHost
+    from bot.channels.registry import configured_channels
     from bot.services import build_services
     from handlers.broadcast_staff import VIEWS
 
-    if settings.telegram_bot_token is None:
-        print("--deliver needs TELEGRAM_BOT_TOKEN", file=sys.stderr)
+    specs = configured_channels(settings)
+    if not specs:
+        print("--deliver needs a configured channel (TELEGRAM_BOT_TOKEN, or ZALO_APP_ID with a token)",
+              file=sys.stderr)
         return 2
     services = build_services(settings)
-    tg = Bot(
-        settings.telegram_bot_token.get_secret_value(),
-        base_url=settings.telegram_api_base_url,
-        base_file_url=file_base_url(settings.telegram_api_base_url),
-    )
+
+    async def alert_staff(text: str) -> None:
+        print(text, file=sys.stderr)
+
+    host = ChannelHost(services=services, handle=routing(services), alert_staff=alert_staff)
+    channels = [spec.build(settings, host) for spec in specs]
     timezone = ZoneInfo(settings.bot_timezone)
-    async with tg:
-        runtime = BroadcastRuntime(services, {"telegram": TelegramSender(tg)}, VIEWS, run_scheduler=False)
+    opened = []
+    runtime = None
+    try:
+        for channel in channels:
+            opener = getattr(channel, "open_outbound", None)
+            if opener is not None:
+                await opener()
+            opened.append(channel)
+        runtime = BroadcastRuntime(
+            services, {c.name: c.gateway for c in channels}, VIEWS,
+            eligibility={c.name: c.eligibility for c in channels}, run_scheduler=False,
+        )
         await runtime.start()
-        try:
-            while True:
-                status = await asyncio.to_thread(
-                    service.broadcast_status, sessions=services.sessions, broadcast_id=broadcast_id
-                )
-                if status is None or status.status in FINAL or status.status == SCHEDULED:
-                    if status is not None:
-                        print(status_line(status, timezone), flush=True)
-                    return 0 if status is not None else 1
-                print(status_line(status, timezone), flush=True)
-                await asyncio.sleep(2.0)
-        finally:
+        while True:
+            status = await asyncio.to_thread(
+                service.broadcast_status, sessions=services.sessions, broadcast_id=broadcast_id
+            )
+            if status is None or status.status in FINAL or status.status == SCHEDULED:
+                if status is not None:
+                    print(status_line(status, timezone), flush=True)
+                return 0 if status is not None else 1
+            print(status_line(status, timezone), flush=True)
+            await asyncio.sleep(2.0)
+    finally:
+        if runtime is not None:
             await runtime.stop()
-            services.close()
+        for channel in opened:
+            closer = getattr(channel, "close_outbound", None)
+            if closer is not None:
+                await closer()
+        services.close()
 
 
 def send(args: argparse.Namespace, settings: Settings) -> int:

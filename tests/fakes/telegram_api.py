@@ -3,8 +3,9 @@
 It runs uvicorn + Starlette in a background thread with its own event loop, speaks the Bot API's HTTP
 protocol at ``/bot<token>/<method>`` (method names case-insensitive), records every call, lets tests inject
 updates (served through long-polling ``getUpdates``) and wait for sent messages, and answers like Telegram on
-errors: malformed HTML, callback data over 64 bytes, over-long or empty texts, blocked chats (403) and an
-optional rate limit (429 with ``parameters.retry_after``).
+errors: malformed HTML, callback data over 64 bytes, over-long or empty texts, blocked chats (403), an
+optional rate limit like Telegram's (429 with ``parameters.retry_after``, per chat and overall), and injected
+transport faults on sends and edits (``faults``: 429, 500, resets before and after delivery, slow answers).
 
     with FakeTelegram() as tg:
         tg.inject_message(chat_id=42, text="/start")
@@ -29,9 +30,12 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.faults import BrokenResponse, Faults
+
+FAULTY_METHODS = {"sendmessage", "editmessagetext"}  # where ``faults`` are injected
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "s", "a", "code", "pre"}
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
 _TAG = re.compile(r"<(/?)([a-zA-Z0-9-]*)((?:\s+[^<>]*)?)>")
@@ -174,6 +178,7 @@ class FakeTelegram:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._closing = False
+        self.faults = Faults()  # on sendMessage and editMessageText
 
     # ----- lifecycle -------------------------------------------------------------------------------------
 
@@ -400,7 +405,7 @@ class FakeTelegram:
 
     # ----- the HTTP endpoint -----------------------------------------------------------------------------
 
-    async def _endpoint(self, request: Request) -> JSONResponse:
+    async def _endpoint(self, request: Request) -> Response:
         method = request.path_params["method"].lower()
         params = await self._params(request)
         call = Call(method=method, params=params, at=time.perf_counter())
@@ -416,9 +421,23 @@ class FakeTelegram:
                 self.calls.append(call)  # recorded on arrival: long polls may take a while
                 call.result = await handler(params)
                 return JSONResponse({"ok": True, "result": call.result})
+            fault = self.faults.next() if method in FAULTY_METHODS else None
+            if fault == "429":
+                raise ApiError(429, f"Too Many Requests: retry after {self.faults.retry_after}",
+                               retry_after=self.faults.retry_after)
+            if fault == "500":
+                raise ApiError(500, "Internal Server Error")
+            if fault == "reset_before":
+                call.ok, call.error = False, "connection reset (fault)"
+                self.calls.append(call)
+                return BrokenResponse()
+            if fault == "slow":
+                await asyncio.sleep(self.faults.slow_seconds)
             result = handler(params)
             call.result = result
             self.calls.append(call)
+            if fault == "reset_after":
+                return BrokenResponse()
             return JSONResponse({"ok": True, "result": result})
         except ApiError as err:
             call.ok, call.error = False, err.description

@@ -8,8 +8,9 @@ The server (uvicorn + Starlette in a background thread) answers
   issues new tokens once per refresh token, optionally after a delay (to widen races).
 
 Tests configure errors: expire the current access token, refuse refreshes with a code, fail the next sends or
-every send to one user with a Zalo code. Both endpoints share one base URL, usable as ``ZALO_API_BASE_URL``
-and ``ZALO_OAUTH_BASE_URL``.
+every send to one user with a Zalo code, or inject transport faults (``faults``: 429, 500, connection resets
+before and after delivery, slow answers; see ``tests.fakes.faults``). Both endpoints share one base URL,
+usable as ``ZALO_API_BASE_URL`` and ``ZALO_OAUTH_BASE_URL``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes.faults import BrokenResponse, Faults
 from tests.fakes.telegram_api import free_port
 
 TEXT_LIMIT = 2000
@@ -94,6 +96,7 @@ class FakeZalo:
         self.send_errors: deque[tuple[int, int]] = deque()  # (HTTP status, Zalo error) for the next sends
         self.user_errors: dict[str, int] = {}
         self.reject_templates = False
+        self.faults = Faults()
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -191,7 +194,7 @@ class FakeZalo:
             return JSONResponse({"data": data, "error": 0, "message": "Success"}, status)
         return JSONResponse({"error": error, "message": text}, status)
 
-    async def _send(self, request: Request) -> JSONResponse:
+    async def _send(self, request: Request) -> Response:
         token = request.headers.get("access_token", "")
         try:
             body = json.loads(await request.body())
@@ -209,7 +212,17 @@ class FakeZalo:
         problem = self._check_message(message)
         if problem is not None:
             return self._answer(user_id, message, token, 200, -201, problem)
-        return self._answer(user_id, message, token, 200, 0, "")
+        fault = self.faults.next()
+        if fault == "429":
+            return self._answer(user_id, message, token, 429, -32, "fault injected: rate exceeded")
+        if fault == "500":
+            return self._answer(user_id, message, token, 500, -1, "fault injected: internal error")
+        if fault == "reset_before":
+            return BrokenResponse()
+        if fault == "slow":
+            await asyncio.sleep(self.faults.slow_seconds)
+        answer = self._answer(user_id, message, token, 200, 0, "")
+        return BrokenResponse() if fault == "reset_after" else answer
 
     def _check_message(self, message: Any) -> str | None:
         if not user_text_ok(message):

@@ -23,8 +23,10 @@ from bot import metrics
 from bot.channels.render import is_safe_url, render_plain, split_message
 from bot.channels.zalo.tokens import RefreshFailed, TokenRefused, ZaloTokens
 from bot.messages import (
+    AmbiguousError,
     Button,
     DeliveryError,
+    Part,
     PermanentError,
     RateLimited,
     RecipientBlocked,
@@ -49,6 +51,9 @@ TOKEN_ERRORS = frozenset({-216, -124})  # access token invalid / expired
 BLOCKED_ERRORS = frozenset({-217})  # the user blocked the OA
 WINDOW_ERRORS = frozenset({-213, -230, -232})  # not following, or no interaction inside the free window
 RATE_ERRORS = frozenset({-32, -211})  # request rate or quota exceeded
+RATE_RETRY_SECONDS = 5.0  # Zalo gives no retry-after; the gateway slows the channel down on each one
+# httpx errors raised before the request reached Zalo; anything else may have been delivered
+NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout)
 
 
 class ZaloTokenError(PermanentError):
@@ -148,7 +153,7 @@ def to_delivery_error(status: int, body: Any) -> DeliveryError:
     if code in BLOCKED_ERRORS:
         return RecipientBlocked(reason, code=code)
     if code in RATE_ERRORS or status == 429:
-        return RateLimited(reason, retry_after=60.0, code=code if code is not None else status)
+        return RateLimited(reason, retry_after=RATE_RETRY_SECONDS, code=code if code is not None else status)
     return PermanentError(reason, code=code if code is not None else status)
 
 
@@ -161,7 +166,7 @@ def _is_token_error(status: int, body: Any) -> bool:
 class ZaloApi:
     """The OA message API over one ``httpx.AsyncClient``."""
 
-    def __init__(self, *, base_url: str, tokens: ZaloTokens, timeout: float = 10.0) -> None:
+    def __init__(self, *, base_url: str, tokens: ZaloTokens, timeout: float = 20.0) -> None:
         self.url = base_url.rstrip("/") + SEND_PATH
         self.tokens = tokens
         self.client = httpx.AsyncClient(timeout=timeout)
@@ -173,8 +178,10 @@ class ZaloApi:
     async def _post(self, token: str, payload: dict[str, Any]) -> tuple[int, Any]:
         try:
             response = await self.client.post(self.url, headers={"access_token": token}, json=payload)
-        except httpx.HTTPError as err:
+        except NOT_SENT_ERRORS as err:
             raise TransientError(f"Zalo unreachable: {type(err).__name__}") from err
+        except httpx.HTTPError as err:  # the request may have reached Zalo
+            raise AmbiguousError(f"Zalo answer lost: {type(err).__name__}") from err
         try:
             body = response.json()
         except ValueError:
@@ -215,16 +222,19 @@ class ZaloSender(SequentialSender):
     def __init__(self, api: ZaloApi) -> None:
         self.api = api
 
-    async def send_reply(self, chat_id: str, reply: Reply) -> list[SentMessage]:
-        """Send one reply as one or more Zalo messages."""
-        sent: list[SentMessage] = []
-        for out in render_reply(reply):
-            try:
-                sent.append(await self.api.send_message(chat_id, out.message))
-            except PermanentError as err:
-                if out.fallback is None or isinstance(err, ZaloTokenError) or err.code in WINDOW_ERRORS:
-                    raise
-                log.warning("Zalo refused a message with buttons (%s); sending numbered choices", err.reason)
-                for message in out.fallback:
-                    sent.append(await self.api.send_message(chat_id, message))
-        return sent
+    def parts(self, chat_id: str, reply: Reply) -> list[Part]:
+        """One call per Zalo message; a refused template is replaced by its numbered-text fallback."""
+
+        def part(out: OutMessage) -> Part:
+            async def call() -> list[SentMessage]:
+                try:
+                    return [await self.api.send_message(chat_id, out.message)]
+                except PermanentError as err:
+                    if out.fallback is None or isinstance(err, ZaloTokenError) or err.code in WINDOW_ERRORS:
+                        raise
+                    log.warning("Zalo refused a message with buttons (%s); sending numbered choices", err.reason)
+                    return [await self.api.send_message(chat_id, message) for message in out.fallback]
+
+            return call
+
+        return [part(out) for out in render_reply(reply)]

@@ -28,7 +28,7 @@ from bot.channels.zalo.api import CHANNEL, QUERY_PREFIX, ZaloApi, ZaloSender
 from bot.channels.zalo.models import ZaloEvent
 from bot.channels.zalo.tokens import RefreshFailed, TokenRefused, ZaloTokens
 from bot.channels.zalo.webhook import ZaloEventIn, zalo_webhook_route
-from bot.gateway import OutboundGateway
+from bot.gateway import GatewayPolicy, OutboundGateway
 from bot.messages import DeliveryError, IncomingMessage, RecipientBlocked, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
@@ -128,12 +128,13 @@ class ZaloChannel:
         )
         self.api = ZaloApi(base_url=settings.zalo_api_base_url, tokens=self.tokens)
         self.sender = ZaloSender(self.api)
-        self._gateway = OutboundGateway(self.sender)
+        self._gateway = OutboundGateway(self.sender, GatewayPolicy.from_settings(settings))
         self._greet = greet
         self.maintenance_seconds = maintenance_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._maintenance: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()  # set once the tokens are stored: events that arrive earlier wait
 
     def clock(self) -> dt.datetime:
         """The services' clock (tests move it)."""
@@ -164,6 +165,22 @@ class ZaloChannel:
 
     async def start(self) -> None:
         """Store the configured tokens, refresh them if due, and start the maintenance loop."""
+        await self._seed_tokens()
+        await self.maintain()
+        self._ready.set()
+        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
+        log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
+
+    async def open_outbound(self) -> None:
+        """Store the configured tokens so the gateway can send, without the maintenance loop."""
+        await self._seed_tokens()
+        self._ready.set()
+
+    async def close_outbound(self) -> None:
+        """Close the HTTP client."""
+        await self.api.aclose()
+
+    async def _seed_tokens(self) -> None:
         access = self.settings.zalo_oa_access_token
         refresh = self.settings.zalo_oa_refresh_token
         await asyncio.to_thread(
@@ -171,9 +188,6 @@ class ZaloChannel:
             access.get_secret_value() if access else None,
             refresh.get_secret_value() if refresh else None,
         )
-        await self.maintain()
-        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
-        log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
 
     async def stop(self) -> None:
         """Stop the maintenance loop, let in-flight events finish (briefly) and close the HTTP client."""
@@ -229,6 +243,7 @@ class ZaloChannel:
         self._chat_locks[user] = (lock, users + 1)
         try:
             async with lock:
+                await self._ready.wait()
                 return await self._process(event)
         except Exception:
             log.exception("error while handling a Zalo %s event", event.name)
