@@ -240,3 +240,17 @@ async def test_the_bot_serves_the_web_chat_alone_without_the_terminal(tmp_path: 
         assert 'troly_updates_received_total{channel="webchat"}' in exposed
     stop.set()
     assert await asyncio.wait_for(task, 20) == 0
+
+
+async def test_a_message_sent_again_after_a_lost_response_is_answered_once(web: Web) -> None:
+    from bot.storage.models import QuestionLog
+
+    body = {"visitor": VISITOR, "text": "kiem tra han the bhyt", "mid": "m-0001-abcdef"}
+    first = (await web.send(body)).json()["messages"]
+    again = (await web.send(body)).json()["messages"]  # the widget's retry: same id, same answer, once
+    assert [m["id"] for m in again] == [m["id"] for m in first]
+    with web.services.sessions() as session:
+        assert len(session.scalars(select(QuestionLog.id)).all()) == 1
+    other = await web.send({**body, "mid": "m-0002-abcdef"})
+    assert len(other.json()["messages"]) == 2
+    assert (await web.send({**body, "mid": "bad id!"})).status_code == 400

@@ -35,6 +35,7 @@ API_PATH = "/webchat/api/messages"
 MAX_BODY_BYTES = 16_384  # a 4,000-character question in Vietnamese is about 12 KB of UTF-8
 MAX_BUTTON_DATA = 64
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 DEMO_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -52,7 +53,7 @@ VISITORS = Gauge(
     registry=metrics.REGISTRY,
 )
 
-Process = Callable[[str, str | None, str | None], Awaitable[None]]
+Process = Callable[[str, str | None, str | None, str | None], Awaitable[None]]
 
 
 def visitor_key(visitor: str) -> str:
@@ -98,7 +99,9 @@ def queued_json(items: list[Queued]) -> dict[str, Any]:
 
 
 class WebChatApi:
-    """Builds the routes; ``process(visitor_key, text, button_data)`` runs one message through the handlers."""
+    """Builds the routes; ``process(visitor_key, text, button_data, message_id)`` runs one message through the
+    handlers (a message id seen before for that visitor is not run again: the widget's retry after a lost
+    response)."""
 
     def __init__(
         self,
@@ -210,7 +213,7 @@ class WebChatApi:
             if kind == "fetch":
                 visitor = request.query_params.get("visitor", "")
                 after = int(request.query_params.get("after", "0") or 0)
-                text = button = None
+                text = button = mid = None
             else:
                 body = await _read_limited(request, MAX_BODY_BYTES)
                 if body is None:
@@ -220,7 +223,9 @@ class WebChatApi:
                     raise ValueError("not an object")
                 visitor = str(data.get("visitor", ""))
                 after = int(data.get("after") or 0)
-                text, button = data.get("text"), data.get("button")
+                text, button, mid = data.get("text"), data.get("button"), data.get("mid")
+                if mid is not None and not (isinstance(mid, str) and MESSAGE_ID.match(mid)):
+                    raise ValueError("message id")
                 if (text is None) == (button is None) or not isinstance(text or button, str):
                     raise ValueError("one of text or button")
                 if button is not None and not 0 < len(button.encode("utf-8")) <= MAX_BUTTON_DATA:
@@ -235,7 +240,7 @@ class WebChatApi:
                 wait = str(max(1, round(self.visitor_limit.retry_after(key))))
                 return self._refuse(kind, "rate", 429, cors, **{"Retry-After": wait})
             try:
-                await self.process(key, text, button)
+                await self.process(key, text, button, mid)
             except Exception:
                 log.exception("web chat message failed")
                 return self._refuse(kind, "error", 500, cors)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
 PRUNE_SECONDS = 300.0
+REMEMBERED_MESSAGE_IDS = 50_000  # (visitor, message id) pairs kept to recognise a retried message
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class WebChatChannel:
         self.outbox = Outbox()
         self._gateway = WebChatGateway(self.outbox)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._pruner: asyncio.Task[None] | None = None
         self.api = WebChatApi(
             outbox=self.outbox,
@@ -120,12 +123,29 @@ class WebChatChannel:
         """Announcements never go to web visitors: the page may be long closed."""
         return texts.WEBCHAT_SKIPPED_NO_PUSH
 
-    async def process(self, visitor: str, text: str | None, button: str | None) -> None:
-        """Run one typed message or button press through the handlers and queue the replies, in order per visitor."""
+    def _first_time(self, visitor: str, mid: str | None) -> bool:
+        """False when this visitor's message ``mid`` was processed before (a retry); remembers it otherwise."""
+        if mid is None:
+            return True
+        key = (visitor, mid)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        while len(self._seen) > REMEMBERED_MESSAGE_IDS:
+            self._seen.popitem(last=False)
+        return True
+
+    async def process(self, visitor: str, text: str | None, button: str | None, mid: str | None = None) -> None:
+        """Run one typed message or button press through the handlers and queue the replies, in order per visitor.
+
+        A message whose id ``mid`` this visitor sent before is skipped: its replies are already queued."""
         lock, users = self._locks.get(visitor, (asyncio.Lock(), 0))
         self._locks[visitor] = (lock, users + 1)
         try:
             async with lock:
+                if not self._first_time(visitor, mid):
+                    log.debug("web chat message sent again after a lost response; already answered")
+                    return
                 msg = IncomingMessage(
                     channel=CHANNEL, user_id=visitor, chat_id=visitor, text=text, button_data=button,
                     receives_notices=False,

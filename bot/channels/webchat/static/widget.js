@@ -164,6 +164,7 @@
   }
   function send(body, echo) {
     if (busy) return;
+    body.mid = newId().slice(0, 20);  // kept for a retry, so the bot answers a message once
     if (echo) add({ who: "me", text: echo });
     post(body);
   }
