@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     webchat_allowed_origins: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     webchat_visitor_messages_per_minute: int = 20
     webchat_ip_requests_per_minute: int = 240
+    webchat_proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For (for the per-IP limit)
 
     @field_validator("webchat_allowed_origins", mode="before")
     @classmethod

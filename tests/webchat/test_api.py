@@ -254,3 +254,22 @@ async def test_a_message_sent_again_after_a_lost_response_is_answered_once(web: 
     other = await web.send({**body, "mid": "m-0002-abcdef"})
     assert len(other.json()["messages"]) == 2
     assert (await web.send({**body, "mid": "bad id!"})).status_code == 400
+
+
+async def test_behind_a_proxy_the_limit_counts_the_forwarded_address(tmp_path: Path) -> None:
+    settings = webchat_settings(tmp_path, origins=PORTAL, webchat_ip_requests_per_minute=2, webchat_proxy_hops=1)
+    services = build_services(settings)
+    try:
+        behind = Web(settings, services, address="10.0.0.2")  # every call arrives from the proxy
+
+        async def fetch(forwarded: str) -> int:
+            response = await behind.client.get(API_PATH, params={"visitor": VISITOR},
+                                               headers={"X-Forwarded-For": forwarded})
+            return response.status_code
+
+        # the client may write anything on the left; the proxy's own (rightmost) entry is what counts
+        assert [await fetch(f"{fake}, 198.51.100.1") for fake in ("1.1.1.1", "2.2.2.2", "3.3.3.3")] == [200, 200, 429]
+        assert await fetch("198.51.100.2") == 200  # another visitor behind the same proxy
+        await behind.client.aclose()
+    finally:
+        services.close()

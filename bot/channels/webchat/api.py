@@ -112,12 +112,14 @@ class WebChatApi:
         ui_texts: dict[str, str],
         visitor_limit: RateLimiter,
         ip_limit: RateLimiter,
+        proxy_hops: int = 0,
     ) -> None:
         self.outbox = outbox
         self.process = process
         self.allowed_origins = allowed_origins
         self.visitor_limit = visitor_limit
         self.ip_limit = ip_limit
+        self.proxy_hops = proxy_hops
         self.script = Asset.of(widget_script(ui_texts), "application/javascript; charset=utf-8")
         self.style = Asset.of(static_text("widget.css"), "text/css; charset=utf-8")
         self.demo_style = Asset.of(static_text("demo.css"), "text/css; charset=utf-8")
@@ -176,6 +178,17 @@ class WebChatApi:
             return True, origin
         return False, None
 
+    def client_address(self, request: Request) -> str:
+        """The visitor's address: with ``proxy_hops`` trusted proxies in front, the one the outermost proxy saw.
+
+        Only the entries our own proxies appended to ``X-Forwarded-For`` are trusted (counted from the right);
+        anything further left was written by the client and could be anything."""
+        peer = request.client.host if request.client else "-"
+        if self.proxy_hops <= 0:
+            return peer
+        forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()]
+        return forwarded[-self.proxy_hops] if len(forwarded) >= self.proxy_hops else peer
+
     @staticmethod
     def _cors(origin: str | None) -> dict[str, str]:
         headers = {"Cache-Control": "no-store", "Vary": "Origin"}
@@ -205,7 +218,7 @@ class WebChatApi:
         if kind == "preflight":
             REQUESTS.labels(kind=kind, outcome="ok").inc()
             return Response(status_code=204, headers=cors)
-        address = request.client.host if request.client else "-"
+        address = self.client_address(request)
         if not self.ip_limit.hit(address):
             wait = str(max(1, round(self.ip_limit.retry_after(address))))
             return self._refuse(kind, "rate", 429, cors, **{"Retry-After": wait})

@@ -84,6 +84,7 @@ class WebChatChannel:
             ui_texts=texts.WEBCHAT_UI,
             visitor_limit=RateLimiter(limit=settings.webchat_visitor_messages_per_minute),
             ip_limit=RateLimiter(limit=settings.webchat_ip_requests_per_minute),
+            proxy_hops=settings.webchat_proxy_hops,
         )
 
     @property
