@@ -17,7 +17,9 @@ from bot.storage.db import create_engine_for
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 # Modules that declare tables on ``Base``; later features append theirs so autogenerate sees them.
-METADATA_MODULES: list[str] = ["bot.storage.models", "bot.broadcast.models", "bot.channels.zalo.models"]
+METADATA_MODULES: list[str] = [
+    "bot.storage.models", "bot.broadcast.models", "bot.channels.zalo.models", "bot.channels.webchat.models",
+]
 
 
 def target_metadata() -> MetaData:

@@ -273,3 +273,18 @@ async def test_behind_a_proxy_the_limit_counts_the_forwarded_address(tmp_path: P
         await behind.client.aclose()
     finally:
         services.close()
+
+
+async def test_two_instances_on_one_database_share_the_queue(web: Web, tmp_path: Path) -> None:
+    second_services = build_services(web.channel.settings)  # another process on the same database
+    try:
+        second = Web(web.channel.settings, second_services)
+        body = {"visitor": VISITOR, "text": "kiem tra han the bhyt", "mid": "m-0100-abcdef"}
+        first = (await web.send(body)).json()["messages"]
+        fetched = await second.client.get(API_PATH, params={"visitor": VISITOR, "after": 0})
+        assert [m["id"] for m in fetched.json()["messages"]] == [m["id"] for m in first]
+        retried = (await second.send(body)).json()["messages"]  # the retry lands on the other instance
+        assert [m["id"] for m in retried] == [m["id"] for m in first]
+        await second.client.aclose()
+    finally:
+        second_services.close()

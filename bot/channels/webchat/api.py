@@ -8,6 +8,7 @@ the bot stores only a hash of them, so a database row cannot be used to read a v
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import html
@@ -20,7 +21,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -47,9 +48,9 @@ REQUESTS = Counter(
     ["kind", "outcome"],
     registry=metrics.REGISTRY,
 )
-VISITORS = Gauge(
-    "troly_webchat_visitors",
-    "Web chat visitors with replies kept in this instance's memory.",
+REPLIES = Counter(
+    "troly_webchat_replies",
+    "Replies queued for web chat visitors.",
     registry=metrics.REGISTRY,
 )
 
@@ -257,9 +258,9 @@ class WebChatApi:
             except Exception:
                 log.exception("web chat message failed")
                 return self._refuse(kind, "error", 500, cors)
-        VISITORS.set(len(self.outbox))
+        queued = await asyncio.to_thread(self.outbox.after, key, after)
         REQUESTS.labels(kind=kind, outcome="ok").inc()
-        return JSONResponse(queued_json(self.outbox.after(key, after)), headers=cors)
+        return JSONResponse(queued_json(queued), headers=cors)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:

@@ -1,7 +1,7 @@
 """The web chat channel: the widget's messages → plain messages → the shared handlers → the visitor's queue.
 
-Replies are rendered once (blocks and buttons as JSON) and queued in the :class:`Outbox`; the widget fetches
-them. The gateway is the same queue, so anything sent to a visitor (a reply or a staff message) lands there.
+Replies are rendered once (blocks and buttons as JSON) and queued in the :class:`Outbox` (a database table);
+the widget fetches them. The gateway is the same queue, so anything sent to a visitor lands there.
 Announcements are not sent here: a web page cannot be reached once it is closed, so every visitor is skipped
 with a reason staff see, and ``/dangky`` is not offered to web visitors.
 """
@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 from starlette.routing import BaseRoute
 
 from bot.channel import ChannelHost, Priority
-from bot.channels.webchat.api import WebChatApi
+from bot.channels.webchat.api import REPLIES, WebChatApi
 from bot.channels.webchat.limits import RateLimiter
 from bot.channels.webchat.outbox import Outbox
 from bot.channels.webchat.render import to_blocks
@@ -30,7 +29,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
 PRUNE_SECONDS = 300.0
-REMEMBERED_MESSAGE_IDS = 50_000  # (visitor, message id) pairs kept to recognise a retried message
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
@@ -60,7 +58,8 @@ class WebChatGateway:
         self, chat_id: str, replies: Sequence[Reply], *, priority: Priority = Priority.REPLY
     ) -> list[SentMessage]:
         """Queue ``replies`` in order; the widget picks them up on its next fetch."""
-        ids = self.outbox.put(chat_id, [reply_payload(r) for r in replies])
+        ids = await asyncio.to_thread(self.outbox.put, chat_id, [reply_payload(r) for r in replies])
+        REPLIES.inc(len(ids))
         return [SentMessage(message_id=str(i)) for i in ids]
 
 
@@ -72,10 +71,9 @@ class WebChatChannel:
     def __init__(self, settings: Settings, host: ChannelHost) -> None:
         self.settings = settings
         self.host = host
-        self.outbox = Outbox()
+        self.outbox = Outbox(sessions=host.services.sessions, clock=host.services.clock)
         self._gateway = WebChatGateway(self.outbox)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._pruner: asyncio.Task[None] | None = None
         self.api = WebChatApi(
             outbox=self.outbox,
@@ -118,23 +116,14 @@ class WebChatChannel:
     async def _prune_loop(self) -> None:
         while True:
             await asyncio.sleep(PRUNE_SECONDS)
-            self.outbox.prune()
+            try:
+                await asyncio.to_thread(self.outbox.prune)
+            except Exception:
+                log.exception("pruning the web chat queues failed")
 
     async def eligibility(self, chat_id: str) -> str | None:
         """Announcements never go to web visitors: the page may be long closed."""
         return texts.WEBCHAT_SKIPPED_NO_PUSH
-
-    def _first_time(self, visitor: str, mid: str | None) -> bool:
-        """False when this visitor's message ``mid`` was processed before (a retry); remembers it otherwise."""
-        if mid is None:
-            return True
-        key = (visitor, mid)
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        while len(self._seen) > REMEMBERED_MESSAGE_IDS:
-            self._seen.popitem(last=False)
-        return True
 
     async def process(self, visitor: str, text: str | None, button: str | None, mid: str | None = None) -> None:
         """Run one typed message or button press through the handlers and queue the replies, in order per visitor.
@@ -144,7 +133,7 @@ class WebChatChannel:
         self._locks[visitor] = (lock, users + 1)
         try:
             async with lock:
-                if not self._first_time(visitor, mid):
+                if mid is not None and not await asyncio.to_thread(self.outbox.claim, visitor, mid):
                     log.debug("web chat message sent again after a lost response; already answered")
                     return
                 msg = IncomingMessage(
