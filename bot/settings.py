@@ -97,3 +97,8 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple | set | frozenset):
             return frozenset(str(p).strip().rstrip("/").lower() for p in value)
         return value
+
+    # Inbound durability: how long an update stays with the process answering it before another takes it over,
+    # and how old an unanswered update may be before the person gets an apology instead of a late answer.
+    inbound_lease_seconds: float = 90.0
+    inbound_answer_deadline: float = 900.0

@@ -32,7 +32,7 @@ def window_days(body: str | None) -> int | None:
     argument = match.group(1).strip().lower().removesuffix("d") if match else ""
     if not argument:
         return DEFAULT_DAYS
-    if not argument.isdigit() or not 1 <= int(argument) <= MAX_DAYS:
+    if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= MAX_DAYS:  # not "²"
         return None
     return int(argument)
 

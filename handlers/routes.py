@@ -17,7 +17,8 @@ from bot.kb.normalize import fold
 from bot.messages import IncomingMessage, Reply
 from bot.services import FloodVerdict, Services
 from handlers import broadcast_staff, faq, feedback, menu, privacy, reports, smalltalk, staff, subscriptions, texts
-from handlers.ui import button, data_buttons, fits, invalid_button, text
+from handlers.payloads import unpack
+from handlers.ui import button, data_buttons, invalid_button, text
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ COMMAND_WORDS: dict[str, str] = {
     "xoadulieu": "xoadulieu", "xoa du lieu": "xoadulieu", "xoa du lieu cua toi": "xoadulieu",
     "thongke": "thongke", "thong ke": "thongke",
 }  # fmt: skip
+
+# The one authorization rule, applied here: these need staff (ADMIN_TELEGRAM_IDS or the staff table).
+STAFF_COMMANDS = frozenset({"reload", "thongbao", "lichthongbao", "themcanbo", "xoacanbo", "canbo", "thongke"})
+STAFF_BUTTONS = frozenset({"tb"})
 
 BUTTONS: dict[str, Handler] = {
     "m": menu.navigate,
@@ -102,12 +107,26 @@ async def _dispatch(msg: IncomingMessage, services: Services) -> list[Reply]:
 
 
 async def on_button(msg: IncomingMessage, services: Services) -> list[Reply]:
-    """Dispatch button data by its prefix; anything unknown gets a polite "no longer valid"."""
-    data = msg.button_data or ""
-    handler = BUTTONS.get(data.split(":", 1)[0])
-    if handler is None or not fits(data):
+    """Dispatch button data by its prefix; unknown or malformed data gets a polite "no longer valid"."""
+    payload = unpack(msg.button_data)
+    handler = BUTTONS.get(payload.prefix) if payload is not None else None
+    if payload is None or handler is None:
         return invalid_button()
+    return await guarded(handler, payload.prefix in STAFF_BUTTONS, msg, services)
+
+
+async def guarded(handler: Handler, staff_only: bool, msg: IncomingMessage, services: Services) -> list[Reply]:
+    """Call ``handler``; a staff-only one only for staff (``msg.is_staff`` is set for those in the staff table)."""
+    if staff_only:
+        if not await broadcast_staff.is_staff(msg, services):
+            return text(texts.STAFF_ONLY)
+        msg = dataclasses.replace(msg, is_staff=True)
     return await handler(msg, services)
+
+
+async def command(name: str, msg: IncomingMessage, services: Services) -> list[Reply]:
+    """Run the command ``name`` (known) behind the staff guard."""
+    return await guarded(COMMANDS[name], name in STAFF_COMMANDS, msg, services)
 
 
 async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[Reply]:
@@ -116,8 +135,8 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
     now = services.clock()
     if m := _COMMAND.match(body):
         services.pending.clear(key, feedback.PENDING_KIND)
-        handler = COMMANDS.get(m.group(1).lower())
-        return await handler(msg, services) if handler else await menu.help_(msg, services)
+        name = m.group(1).lower()
+        return await command(name, msg, services) if name in COMMANDS else await menu.help_(msg, services)
     if m := _NUMBER.match(body):
         choices = services.choices.choices(key, now)
         if not choices:
@@ -135,7 +154,7 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
     ) is not None:
         return timed
     if word := COMMAND_WORDS.get(folded):
-        return await COMMANDS[word](msg, services)
+        return await command(word, msg, services)
     if kind := smalltalk.detect(body):
         return await smalltalk.reply(msg, services, kind)
     return await faq.ask(msg, services, body)

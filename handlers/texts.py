@@ -311,3 +311,9 @@ WEBCHAT_UI: dict[str, str] = {
     "new_tab": "(mở trong thẻ mới)",
     "answer_buttons": "Các lựa chọn",
 }
+
+# --- channel contract: late answers after a restart, bad button data, staff-only commands ------------
+INBOUND_LATE = (
+    "Xin lỗi bạn, tin nhắn trước của bạn chưa được trả lời kịp vì hệ thống vừa gặp sự cố. "
+    "Bạn vui lòng gửi lại câu hỏi để mình trả lời nhé."
+)

@@ -1,4 +1,4 @@
-"""Small helpers for building replies and buttons; button data is compact and at most 64 bytes."""
+"""Small helpers for building replies and buttons; button data is checked by :mod:`handlers.payloads`."""
 
 from __future__ import annotations
 
@@ -6,14 +6,9 @@ from collections.abc import Iterable, Sequence
 
 from bot.messages import Button, Reply
 from handlers import texts
+from handlers.payloads import fits
 
-MAX_DATA_BYTES = 64
 MAX_LABEL = 60
-
-
-def fits(data: str) -> bool:
-    """True when ``data`` is short enough for every channel's button payload."""
-    return 0 < len(data.encode("utf-8")) <= MAX_DATA_BYTES
 
 
 def short_label(label: str, limit: int = MAX_LABEL) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import warnings
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ from bot.channel import ChannelHost
 from bot.channels.http import TELEGRAM_WEBHOOK_PATH, telegram_webhook_route, telegram_webhook_secret
 from bot.channels.render import TELEGRAM_LIMIT, is_safe_url, render_plain, render_telegram
 from bot.gateway import GatewayPolicy, OutboundGateway
+from bot.inbound import InboundLog, Pending, recovery_loop
 from bot.messages import (
     AmbiguousError,
     Button,
@@ -225,6 +227,25 @@ class TelegramSender(SequentialSender):
         return SentMessage(message_id=reply.edit_message_id)
 
 
+class RecordingQueue(asyncio.Queue[object]):
+    """The Application's update queue: an update is recorded before it is queued, so before it is acknowledged.
+
+    The Updater asks for the next updates (acknowledging these) only after putting them here, and the webhook
+    answers 200 only after putting; a duplicate ``update_id`` is dropped here.
+    """
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        super().__init__()
+        self.channel = channel
+
+    async def put(self, item: object) -> None:
+        """Queue ``item`` unless it is an update already answered or in hand."""
+        if isinstance(item, Update) and not await self.channel.admit(item):
+            log.info("Telegram update %s seen before; dropped", item.update_id)
+            return
+        await super().put(item)
+
+
 class TelegramChannel:
     """The Telegram channel (see :mod:`bot.channel`): PTB updates → plain messages → the routing table → gateway.
 
@@ -242,6 +263,8 @@ class TelegramChannel:
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}  # lock and its users
         self.application = self.build_application(webhook=self.webhook_url is not None,
                                                   concurrent_updates=concurrent_updates)
+        self.inbound = InboundLog.for_channel(self.services, settings, CHANNEL)
+        self._recovery: asyncio.Task[None] | None = None
         self._gateway = OutboundGateway(TelegramSender(self.application.bot), GatewayPolicy.from_settings(settings))
         self._secret = telegram_webhook_secret(settings) if self.webhook_url is not None else ""
 
@@ -282,6 +305,9 @@ class TelegramChannel:
             assert application.updater is not None
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("Telegram long-polling mode")
+        self._recovery = asyncio.create_task(
+            recovery_loop(self.inbound, self._replay, self._apologize), name="telegram-inbound-recovery"
+        )
 
     async def open_outbound(self) -> None:
         """Make the gateway usable without polling or a webhook (a tool that only sends)."""
@@ -293,6 +319,11 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Stop polling and the Application (whatever part of :meth:`start` ran)."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._recovery
+            self._recovery = None
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
@@ -316,6 +347,7 @@ class TelegramChannel:
             .base_url(self.settings.telegram_api_base_url)
             .base_file_url(file_base_url(self.settings.telegram_api_base_url))
             .concurrent_updates(concurrent_updates)
+            .update_queue(RecordingQueue(self))
         )
         if webhook:
             builder = builder.updater(None)
@@ -428,7 +460,9 @@ class TelegramChannel:
         bot = context.bot
         msg = self.incoming_from_message(update, bot.id, bot.username or "")
         if msg is not None:
-            await self.process(msg)
+            await self.process(msg, key=str(update.update_id))
+        else:
+            await self._finish(update.update_id)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Answer a button press; the callback query is always answered."""
@@ -439,7 +473,9 @@ class TelegramChannel:
         try:
             msg = self.incoming_from_button(update)
             if msg is not None:
-                await self.process(msg)
+                await self.process(msg, key=str(update.update_id))
+            else:
+                await self._finish(update.update_id)
         finally:
             await answered
 
@@ -449,14 +485,20 @@ class TelegramChannel:
         except TelegramError as err:
             log.info("answerCallbackQuery failed: %s", err.message)
 
-    async def process(self, msg: IncomingMessage) -> list[SentMessage]:
-        """Route one plain message and deliver the replies (in order, one update per chat at a time)."""
+    async def process(self, msg: IncomingMessage, key: str | None = None) -> list[SentMessage]:
+        """Route one plain message and deliver the replies (in order, one update per chat at a time).
+
+        The update ``key`` is marked done once the replies went out (or were refused for good).
+        """
         lock, users = self._chat_locks.get(msg.chat_id, (asyncio.Lock(), 0))
         self._chat_locks[msg.chat_id] = (lock, users + 1)
         try:
             async with lock:
                 replies = await self.host.handle(msg)
-                return await self.deliver(msg.chat_id, replies)
+                sent, complete = await self._deliver(msg.chat_id, replies)
+            if key is not None and complete:
+                await asyncio.to_thread(self.inbound.finish, key)
+            return sent
         finally:
             lock, users = self._chat_locks[msg.chat_id]
             if users <= 1:
@@ -466,16 +508,47 @@ class TelegramChannel:
 
     async def deliver(self, chat_id: str, replies: Sequence[Reply]) -> list[SentMessage]:
         """Send replies through the gateway; a blocked chat or a refused message is logged, not raised."""
+        return (await self._deliver(chat_id, replies))[0]
+
+    async def _deliver(self, chat_id: str, replies: Sequence[Reply]) -> tuple[list[SentMessage], bool]:
+        """What was sent, and whether the update is done (False when retries ran out: answered again later)."""
         sent: list[SentMessage] = []
+        complete = True
         for reply in replies:
             try:
                 sent.extend(await self._gateway.send(chat_id, [reply]))
-            except RecipientBlocked:
-                log.info("chat %s blocked the bot; reply dropped", chat_id)
+            except RecipientBlocked:  # the gateway logged and counted it
                 break
-            except DeliveryError as err:
-                log.warning("could not deliver a reply to chat %s: %s", chat_id, err.reason)
-        return sent
+            except PermanentError:
+                continue
+            except DeliveryError:
+                complete = False
+        return sent, complete
+
+    async def _finish(self, update_id: int) -> None:
+        await asyncio.to_thread(self.inbound.finish, str(update_id))
+
+    # ----- inbound durability ------------------------------------------------------------------------------
+
+    async def admit(self, update: Update) -> bool:
+        """Record ``update`` before it is acknowledged; False for a duplicate (already answered or in hand)."""
+        chat = update.effective_chat
+        try:
+            return await asyncio.to_thread(
+                self.inbound.claim, str(update.update_id), update.to_json(), str(chat.id) if chat else None
+            )
+        except Exception:  # the database is down: answering beats refusing
+            log.exception("could not record Telegram update %s; answering it anyway", update.update_id)
+            return True
+
+    async def _replay(self, pending: Pending) -> None:
+        update = Update.de_json(json.loads(pending.payload), self.application.bot)
+        await self.application.process_update(update)
+
+    async def _apologize(self, pending: Pending) -> None:
+        if pending.chat_id is not None:
+            with contextlib.suppress(DeliveryError):
+                await self._gateway.send(pending.chat_id, [Reply(text=texts.INBOUND_LATE)])
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the error first, then apologise to the user politely."""
@@ -486,6 +559,9 @@ class TelegramChannel:
         if isinstance(context.error, Forbidden):
             return
         try:
-            await context.bot.send_message(chat_id=update.effective_chat.id, text=texts.ERROR)
-        except TelegramError as err:
-            log.warning("could not send the error notice: %s", err.message)
+            await self._gateway.send(str(update.effective_chat.id), [Reply(text=texts.ERROR)])
+        except DeliveryError as err:
+            log.warning("could not send the error notice: %s", err.reason)
+            return
+        with contextlib.suppress(Exception):  # the apology is the answer: do not process it again
+            await self._finish(update.update_id)

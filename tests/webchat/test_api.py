@@ -288,3 +288,18 @@ async def test_two_instances_on_one_database_share_the_queue(web: Web, tmp_path:
         await second.client.aclose()
     finally:
         second_services.close()
+
+
+async def test_a_message_whose_process_died_is_answered_by_another(web: Web) -> None:
+    from bot.inbound import InboundLog, recover
+
+    key = visitor_key(VISITOR)
+    dead = InboundLog(web.services.sessions, "webchat", lease_seconds=0)  # claimed, then the process died
+    payload = json.dumps({"visitor": key, "text": "kiem tra han the bhyt", "button": None})
+    assert dead.claim(f"{key}:m-0200-abcdef", payload, key)
+    channel = web.channel
+    assert await recover(channel.inbound, channel._replay, channel._apologize) == 1
+    fetched = await web.client.get(API_PATH, params={"visitor": VISITOR, "after": 0})
+    assert "VssID" in plain(fetched.json()["messages"][0])
+    retried = await web.send({"visitor": VISITOR, "text": "kiem tra han the bhyt", "mid": "m-0200-abcdef"})
+    assert len(retried.json()["messages"]) == 1  # the widget's retry finds it answered, not asked again

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from bot.channels.webchat.api import REPLIES, WebChatApi
 from bot.channels.webchat.limits import RateLimiter
 from bot.channels.webchat.outbox import Outbox
 from bot.channels.webchat.render import to_blocks
+from bot.inbound import InboundLog, Pending, recovery_loop
 from bot.messages import IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
 from handlers import texts
@@ -75,6 +78,8 @@ class WebChatChannel:
         self._gateway = WebChatGateway(self.outbox)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._pruner: asyncio.Task[None] | None = None
+        self.inbound = InboundLog.for_channel(host.services, settings, CHANNEL)
+        self._recovery: asyncio.Task[None] | None = None
         self.api = WebChatApi(
             outbox=self.outbox,
             process=self.process,
@@ -103,15 +108,19 @@ class WebChatChannel:
         if not self.settings.webchat_allowed_origins:
             log.warning("WEBCHAT_ALLOWED_ORIGINS is empty: the widget works only on the bot's own /demo page")
         self._pruner = asyncio.create_task(self._prune_loop(), name="webchat-prune")
+        self._recovery = asyncio.create_task(
+            recovery_loop(self.inbound, self._replay, self._apologize), name="webchat-inbound-recovery"
+        )
         log.info("web chat ready (/widget.js, /demo)")
 
     async def stop(self) -> None:
-        """Stop the pruning task."""
-        if self._pruner is not None:
-            self._pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruner
-            self._pruner = None
+        """Stop the pruning and recovery tasks."""
+        for task in (self._pruner, self._recovery):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._pruner = self._recovery = None
 
     async def _prune_loop(self) -> None:
         while True:
@@ -128,27 +137,43 @@ class WebChatChannel:
     async def process(self, visitor: str, text: str | None, button: str | None, mid: str | None = None) -> None:
         """Run one typed message or button press through the handlers and queue the replies, in order per visitor.
 
-        A message whose id ``mid`` this visitor sent before is skipped: its replies are already queued."""
+        The message is first recorded in the inbound log under the widget's message id ``mid``: a retry after a
+        lost response is not answered twice, and a message whose process died is answered by another one."""
+        key = f"{visitor}:{mid or secrets.token_hex(10)}"
+        payload = json.dumps({"visitor": visitor, "text": text, "button": button}, ensure_ascii=False)
         lock, users = self._locks.get(visitor, (asyncio.Lock(), 0))
         self._locks[visitor] = (lock, users + 1)
         try:
             async with lock:
-                if mid is not None and not await asyncio.to_thread(self.outbox.claim, visitor, mid):
+                if not await asyncio.to_thread(self.inbound.claim, key, payload, visitor):
                     log.debug("web chat message sent again after a lost response; already answered")
                     return
-                msg = IncomingMessage(
-                    channel=CHANNEL, user_id=visitor, chat_id=visitor, text=text, button_data=button,
-                    receives_notices=False,
-                )  # fmt: skip
-                try:
-                    replies = await self.host.handle(msg)
-                except Exception:
-                    log.exception("handler failed on a web chat message")
-                    replies = [Reply(text=texts.ERROR)]
-                await self._gateway.send(visitor, replies)
+                await self._answer(key, visitor, text, button)
         finally:
             lock, users = self._locks[visitor]
             if users <= 1:
                 del self._locks[visitor]
             else:
                 self._locks[visitor] = (lock, users - 1)
+
+    async def _answer(self, key: str, visitor: str, text: str | None, button: str | None) -> None:
+        msg = IncomingMessage(
+            channel=CHANNEL, user_id=visitor, chat_id=visitor, text=text, button_data=button, receives_notices=False,
+        )  # fmt: skip
+        try:
+            replies = await self.host.handle(msg)
+        except Exception:
+            log.exception("handler failed on a web chat message")
+            replies = [Reply(text=texts.ERROR)]
+        await self._gateway.send(visitor, replies)
+        await asyncio.to_thread(self.inbound.finish, key)
+
+    async def _replay(self, pending: Pending) -> None:
+        """Answer a message whose process died before answering it (the widget shows it on its next fetch)."""
+        data = json.loads(pending.payload)
+        await self._answer(pending.key, str(data["visitor"]), data.get("text"), data.get("button"))
+
+    async def _apologize(self, pending: Pending) -> None:
+        """Too late for an answer: say so, so the visitor asks again."""
+        if pending.chat_id:
+            await self._gateway.send(pending.chat_id, [Reply(text=texts.INBOUND_LATE)])

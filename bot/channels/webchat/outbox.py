@@ -1,9 +1,8 @@
 """Replies waiting for web chat visitors, in the database so that every instance and a restart see them.
 
 Each reply gets an increasing id (the table's key); the widget asks for what follows the last id it has shown,
-so an answer whose response was lost, or that arrived while the page reloaded, is shown next. Message ids the
-widget sent are claimed once (a unique key), so a retry is not answered twice. Rows older than ``keep`` are
-pruned: the conversation itself lives in the visitor's browser tab. The functions are blocking; the channel
+so an answer whose response was lost, or that arrived while the page reloaded, is shown next. Rows older than
+``keep`` are pruned: the conversation itself lives in the visitor's browser tab. The functions are blocking; the channel
 runs them in a worker thread.
 """
 
@@ -16,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.webchat.models import WebchatReceived, WebchatReply
+from bot.channels.webchat.models import WebchatReply
 
 KEEP = dt.timedelta(hours=6)
 MAX_FETCH = 100  # replies returned by one request (a widget that was away long gets the newest ones)
@@ -34,7 +32,7 @@ class Queued:
 
 
 class Outbox:
-    """Queued replies and claimed message ids, per visitor, in the bot's database."""
+    """Queued replies, per visitor, in the bot's database."""
 
     def __init__(
         self, *, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime], keep: dt.timedelta = KEEP
@@ -64,25 +62,14 @@ class Outbox:
             ).all()
         return [Queued(row.id, json.loads(row.payload)) for row in reversed(rows)]
 
-    def claim(self, visitor: str, message_id: str) -> bool:
-        """Take ``message_id`` of ``visitor`` for processing; False when it was taken before (a retry)."""
-        try:
-            with self.sessions.begin() as session:
-                session.add(WebchatReceived(visitor=visitor, message_id=message_id, received_at=self.clock()))
-            return True
-        except IntegrityError:
-            return False
-
     def forget(self, visitor: str) -> None:
         """Drop everything kept for ``visitor``."""
         with self.sessions.begin() as session:
             session.execute(delete(WebchatReply).where(WebchatReply.visitor == visitor))
-            session.execute(delete(WebchatReceived).where(WebchatReceived.visitor == visitor))
 
     def prune(self) -> int:
-        """Delete replies and message ids older than ``keep``; returns how many replies went."""
+        """Delete replies older than ``keep``; returns how many."""
         cutoff = self.clock() - self.keep
         with self.sessions.begin() as session:
             gone = session.execute(delete(WebchatReply).where(WebchatReply.created_at < cutoff))
-            session.execute(delete(WebchatReceived).where(WebchatReceived.received_at < cutoff))
             return int(getattr(gone, "rowcount", 0))

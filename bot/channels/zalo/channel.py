@@ -13,23 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
 from bot.channel import ChannelHost
 from bot.channels.zalo.api import CHANNEL, QUERY_PREFIX, ZaloApi, ZaloSender
-from bot.channels.zalo.models import ZaloEvent
 from bot.channels.zalo.tokens import RefreshFailed, TokenRefused, ZaloTokens
 from bot.channels.zalo.webhook import ZaloEventIn, zalo_webhook_route
 from bot.gateway import GatewayPolicy, OutboundGateway
-from bot.messages import DeliveryError, IncomingMessage, RecipientBlocked, Reply, SentMessage
+from bot.inbound import InboundLog, Pending, recovery_loop
+from bot.messages import DeliveryError, IncomingMessage, PermanentError, RecipientBlocked, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
 from handlers import texts
@@ -37,7 +38,6 @@ from handlers import texts
 log = logging.getLogger(__name__)
 
 FREE_WINDOW = dt.timedelta(hours=48)  # Zalo's free customer-service window after the user's last interaction
-EVENT_RETENTION = dt.timedelta(days=7)  # Zalo retries for minutes; a week of keys is plenty
 MAINTENANCE_SECONDS = 300.0  # how often to check the token's expiry and prune old event keys
 NON_TEXT_EVENTS = frozenset({
     "user_send_image", "user_send_gif", "user_send_sticker", "user_send_file", "user_send_audio",
@@ -45,23 +45,6 @@ NON_TEXT_EVENTS = frozenset({
 })  # fmt: skip
 
 Greet = Callable[[IncomingMessage, Any], Awaitable[list[Reply]]]
-
-
-def record_event(*, sessions: sessionmaker[Session], key: str, now: dt.datetime) -> bool:
-    """Claim the event ``key``; False when it was claimed before (a retry)."""
-    try:
-        with sessions.begin() as session:
-            session.add(ZaloEvent(event_key=key, received_at=now))
-        return True
-    except IntegrityError:
-        return False
-
-
-def prune_events(*, sessions: sessionmaker[Session], before: dt.datetime) -> int:
-    """Forget event keys received before ``before``; returns how many."""
-    with sessions.begin() as session:
-        result = session.execute(delete(ZaloEvent).where(ZaloEvent.received_at < before))
-        return int(getattr(result, "rowcount", 0))
 
 
 def mark_inactive(*, sessions: sessionmaker[Session], external_id: str) -> bool:
@@ -134,6 +117,8 @@ class ZaloChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self._maintenance: asyncio.Task[None] | None = None
+        self.inbound = InboundLog.for_channel(self.services, settings, CHANNEL)
+        self._recovery: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()  # set once the tokens are stored: events that arrive earlier wait
 
     def clock(self) -> dt.datetime:
@@ -169,6 +154,9 @@ class ZaloChannel:
         await self.maintain()
         self._ready.set()
         self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
+        self._recovery = asyncio.create_task(
+            recovery_loop(self.inbound, self._replay, self._apologize), name="zalo-inbound-recovery"
+        )
         log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
 
     async def open_outbound(self) -> None:
@@ -191,6 +179,11 @@ class ZaloChannel:
 
     async def stop(self) -> None:
         """Stop the maintenance loop, let in-flight events finish (briefly) and close the HTTP client."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._recovery
+            self._recovery = None
         if self._maintenance is not None:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -202,21 +195,13 @@ class ZaloChannel:
         await self.api.aclose()
 
     async def maintain(self) -> None:
-        """Refresh the token ahead of expiry and prune old event keys (errors are logged)."""
+        """Refresh the token ahead of expiry (errors are logged)."""
         try:
             await self.tokens.ensure_fresh()
         except (TokenRefused, RefreshFailed) as err:
             log.warning("Zalo token check: %s", err)
         except Exception:
             log.exception("Zalo token check failed")
-        try:
-            pruned = await asyncio.to_thread(
-                prune_events, sessions=self.services.sessions, before=self.clock() - EVENT_RETENTION
-            )
-            if pruned:
-                log.info("forgot %d old Zalo event keys", pruned)
-        except Exception:
-            log.exception("pruning Zalo event keys failed")
 
     async def _maintenance_loop(self) -> None:
         while True:
@@ -225,9 +210,11 @@ class ZaloChannel:
 
     # ----- events ------------------------------------------------------------------------------------------
 
-    def submit(self, event: ZaloEventIn) -> None:
-        """Process ``event`` in the background (the webhook has already answered 200)."""
-        task = asyncio.get_running_loop().create_task(self.process(event), name=f"zalo-{event.name}")
+    async def submit(self, event: ZaloEventIn) -> None:
+        """Record ``event`` (before the webhook answers 200), then answer it in the background."""
+        if not await self.claim(event):
+            return
+        task = asyncio.get_running_loop().create_task(self._locked(event, self._answer), name=f"zalo-{event.name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -236,15 +223,38 @@ class ZaloChannel:
         while self._tasks:
             await asyncio.wait(list(self._tasks))
 
+    async def claim(self, event: ZaloEventIn) -> bool:
+        """Record ``event``; False for one without a user or seen before (already answered, or in hand)."""
+        if event.user_id is None:
+            log.info("Zalo %s event without a user; acknowledged", event.name or "unnamed")
+            return False
+        payload = json.dumps(dataclasses.asdict(event), ensure_ascii=False)
+        try:
+            first = await asyncio.to_thread(self.inbound.claim, event.key, payload, event.user_id)
+        except Exception:  # the database is down: answering beats refusing
+            log.exception("could not record a Zalo event; answering it anyway")
+            return True
+        if not first:
+            log.info("Zalo event %s arrived again; already answered or being answered", event.key)
+        return first
+
     async def process(self, event: ZaloEventIn) -> list[SentMessage]:
         """Handle one event, once: message → handlers → replies; follow → greeting; unfollow → inactive."""
+        if not await self.claim(event):
+            return []
+        return await self._locked(event, self._answer)
+
+    async def _locked(
+        self, event: ZaloEventIn, work: Callable[[ZaloEventIn], Awaitable[list[SentMessage]]]
+    ) -> list[SentMessage]:
+        """Run ``work`` for ``event`` once the channel is ready, one event per user at a time, in order."""
         user = event.user_id or "-"
         lock, users = self._chat_locks.get(user, (asyncio.Lock(), 0))
         self._chat_locks[user] = (lock, users + 1)
         try:
             async with lock:
                 await self._ready.wait()
-                return await self._process(event)
+                return await work(event)
         except Exception:
             log.exception("error while handling a Zalo %s event", event.name)
             return []
@@ -255,34 +265,38 @@ class ZaloChannel:
             else:
                 self._chat_locks[user] = (lock, users - 1)
 
-    async def _process(self, event: ZaloEventIn) -> list[SentMessage]:
-        if event.user_id is None:
-            log.info("Zalo %s event without a user; acknowledged", event.name or "unnamed")
-            return []
-        first = await asyncio.to_thread(
-            record_event, sessions=self.services.sessions, key=event.key, now=self.clock()
-        )
-        if not first:
-            log.info("Zalo event %s arrived again; already processed", event.key)
-            return []
+    async def _answer(self, event: ZaloEventIn) -> list[SentMessage]:
+        """Act on a claimed event; it is marked done once its replies went out (or were refused for good)."""
+        assert event.user_id is not None
+        sent: list[SentMessage] = []
+        complete = True
         if event.name == "follow":
             follower = IncomingMessage(channel=CHANNEL, user_id=event.user_id, chat_id=event.user_id)
-            return await self.deliver(event.user_id, await self._greeter()(follower, self.services))
-        if event.name == "unfollow":
+            sent, complete = await self._deliver(event.user_id, await self._greeter()(follower, self.services))
+        elif event.name == "unfollow":
             known = await asyncio.to_thread(mark_inactive, sessions=self.services.sessions, external_id=event.user_id)
             self.services.records.forget(channel=CHANNEL, external_id=event.user_id)  # a re-follow re-activates
             log.info("a Zalo user unfollowed the OA%s", "" if known else " (never talked to the bot)")
-            return []
-        msg = to_incoming(event)
-        if msg is None:
+        elif (msg := to_incoming(event)) is None:
             log.info("Zalo %s event acknowledged without action", event.name or "unnamed")
-            return []
-        try:
-            replies = await self.host.handle(msg)
-        except Exception:
-            log.exception("handler failed on a Zalo message")
-            replies = [Reply(text=texts.ERROR)]
-        return await self.deliver(msg.chat_id, replies)
+        else:
+            try:
+                replies = await self.host.handle(msg)
+            except Exception:
+                log.exception("handler failed on a Zalo message")
+                replies = [Reply(text=texts.ERROR)]
+            sent, complete = await self._deliver(msg.chat_id, replies)
+        if complete:
+            await asyncio.to_thread(self.inbound.finish, event.key)
+        return sent
+
+    async def _replay(self, pending: Pending) -> None:
+        await self._locked(ZaloEventIn(**json.loads(pending.payload)), self._answer)
+
+    async def _apologize(self, pending: Pending) -> None:
+        if pending.chat_id is not None:
+            with contextlib.suppress(DeliveryError):
+                await self._gateway.send(pending.chat_id, [Reply(text=texts.INBOUND_LATE)])
 
     def _greeter(self) -> Greet:
         if self._greet is None:
@@ -293,17 +307,19 @@ class ZaloChannel:
 
     async def deliver(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
         """Send replies in order; a blocked user or a refused message is logged, not raised."""
+        return (await self._deliver(chat_id, replies))[0]
+
+    async def _deliver(self, chat_id: str, replies: list[Reply]) -> tuple[list[SentMessage], bool]:
+        """What was sent, and whether the event is done (False when retries ran out: answered again later)."""
         sent: list[SentMessage] = []
         for reply in replies:
             try:
                 sent.extend(await self._gateway.send(chat_id, [reply]))
-            except RecipientBlocked:
-                log.info("a Zalo user blocked the OA; reply dropped")
+            except (RecipientBlocked, PermanentError):  # logged and counted by the gateway
                 break
-            except DeliveryError as err:
-                log.warning("could not deliver a Zalo reply: %s", err.reason)
-                break
-        return sent
+            except DeliveryError:
+                return sent, False
+        return sent, True
 
     # ----- announcements -----------------------------------------------------------------------------------
 

@@ -1,9 +1,8 @@
-"""Tables of the Zalo channel: the OA's tokens (one row) and the webhook events already processed.
+"""The Zalo channel's table: the OA's tokens (one row).
 
 ``zalo_tokens`` keeps the access and refresh tokens (the refresh token works only once, so the database, not
-the environment, is the truth after the first refresh) and the lock lease used on SQLite. ``zalo_events``
-holds one row per processed event key (``message.msg_id``); its unique key makes Zalo's retries harmless
-across restarts and instances. Old rows are pruned.
+the environment, is the truth after the first refresh) and the lock lease used on SQLite. Webhook events are
+de-duplicated by the channel-neutral inbound log (``bot.inbound``), keyed by ``message.msg_id``.
 """
 
 from __future__ import annotations
@@ -34,13 +33,3 @@ class ZaloToken(Base):
     lock_owner: Mapped[str | None] = mapped_column(String(40))
     lock_until: Mapped[dt.datetime | None] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class ZaloEvent(Base):
-    """A webhook event already taken for processing (de-duplication of Zalo's retries)."""
-
-    __tablename__ = "zalo_events"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_key: Mapped[str] = mapped_column(String(160), unique=True)
-    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,9 +110,10 @@ def parse_event(data: dict[str, Any]) -> ZaloEventIn:
 
 
 def zalo_webhook_route(
-    submit: Callable[[ZaloEventIn], None], *, app_id: str, secret: str, path: str = ZALO_WEBHOOK_PATH
+    submit: Callable[[ZaloEventIn], Awaitable[None]], *, app_id: str, secret: str, path: str = ZALO_WEBHOOK_PATH
 ) -> Route:
-    """``POST`` route: check the signature (401 when wrong), hand the event to ``submit``, answer 200 at once."""
+    """``POST`` route: check the signature (401 when wrong), hand the event to ``submit`` (which records it),
+    then answer 200; the event is answered in the background."""
 
     async def zalo_webhook(request: Request) -> Response:
         body = await request.body()
@@ -139,7 +140,7 @@ def zalo_webhook_route(
         except ValueError:
             log.warning("zalo webhook: unreadable event body")
             return JSONResponse({"error": "unreadable"}, 400)
-        submit(parse_event(data))
+        await submit(parse_event(data))  # recorded before the 200
         return JSONResponse({"error": 0})
 
     return Route(path, zalo_webhook, methods=["POST"])

@@ -1,7 +1,7 @@
-"""Web chat: queued replies and the message ids already answered.
+"""Web chat: replies queued for the widget.
 
-Revision ID: 0004_webchat
-Revises: 0003_zalo
+Revision ID: 0005_webchat
+Revises: 0004_inbound
 Create Date: 2026-12-03
 """
 
@@ -12,14 +12,14 @@ from alembic import op
 
 from bot.storage.models import UTCDateTime
 
-revision = "0004_webchat"
-down_revision = "0003_zalo"
+revision = "0005_webchat"
+down_revision = "0004_inbound"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    """Create webchat_replies and webchat_received."""
+    """Create webchat_replies."""
     op.create_table(
         "webchat_replies",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -30,22 +30,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_webchat_replies_visitor_id", "webchat_replies", ["visitor", "id"])
     op.create_index("ix_webchat_replies_created_at", "webchat_replies", ["created_at"])
-    op.create_table(
-        "webchat_received",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("visitor", sa.String(40), nullable=False),
-        sa.Column("message_id", sa.String(40), nullable=False),
-        sa.Column("received_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_webchat_received"),
-        sa.UniqueConstraint("visitor", "message_id", name="uq_webchat_received_visitor_message_id"),
-    )
-    op.create_index("ix_webchat_received_received_at", "webchat_received", ["received_at"])
 
 
 def downgrade() -> None:
-    """Drop webchat_received and webchat_replies."""
-    op.drop_index("ix_webchat_received_received_at", table_name="webchat_received")
-    op.drop_table("webchat_received")
+    """Drop webchat_replies."""
     op.drop_index("ix_webchat_replies_created_at", table_name="webchat_replies")
     op.drop_index("ix_webchat_replies_visitor_id", table_name="webchat_replies")
     op.drop_table("webchat_replies")
