@@ -5,6 +5,12 @@ claim selects rows ``FOR UPDATE SKIP LOCKED``, so several processes drain one br
 sending a row twice; on SQLite the single ``UPDATE … RETURNING`` is atomic by itself. A row is marked ``sent``
 right after the channel's OK, so a crash repeats at most the message in flight; the dead worker's other
 claims expire with their lease and are sent by whoever comes next.
+
+Retries are durable (the row goes back to pending with a later ``not_before``): after a 429, and after errors
+that prove nothing was sent (an error answer, no connection). An :class:`~bot.messages.AmbiguousError` (the
+answer was lost; the notice may have arrived) is not retried: the row is failed as "uncertain, not retried",
+so nobody gets a notice twice. With a channel's gateway as sender, pacing is the gateway's (one budget shared
+with replies, which go first).
 """
 
 from __future__ import annotations

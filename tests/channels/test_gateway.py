@@ -167,3 +167,26 @@ async def test_a_broadcast_is_not_sent_twice_when_the_answer_is_lost(
     received = [c for c in fake_telegram.sent() if "Lịch cắt điện" in str(c.params["text"])]
     assert sorted(int(c.params["chat_id"]) for c in received) == sorted(ids)  # everyone exactly once
     services.close()
+
+
+async def test_staff_tapping_quickly_through_thongbao_reach_the_confirm_step_despite_429s(
+    fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    running = await start_bot(fake_telegram, make_settings(fake_telegram, write_knowledge(tmp_path / "kb"), tmp_path))
+    admin = 999  # in ADMIN_TELEGRAM_IDS
+    try:
+        fake_telegram.inject_message(chat_id=admin, text="/thongbao Họp tổ dân phố lúc 19:00")
+        *_, panel = await fake_telegram.wait_for_sent(3, admin)
+        panel_id = int(panel.result["message_id"])
+        fake_telegram.faults.script("429", "429")  # the edits of the next taps are refused at first
+        fake_telegram.inject_callback(chat_id=admin, data="tb:t:*", message_id=panel_id)
+        fake_telegram.inject_callback(chat_id=admin, data="tb:now", message_id=panel_id)
+        await fake_telegram.wait_for(
+            lambda: any(b.get("callback_data") == "tb:go" for c in fake_telegram.sent(admin)
+                        for b in fake_telegram.buttons(c)),
+            within=20,
+        )
+    finally:
+        running.stop.set()
+        assert await asyncio.wait_for(running.task, 10) == 0
+    assert fake_telegram.faults.injected["429"] == 2
