@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     webchat_allowed_origins: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     webchat_visitor_messages_per_minute: int = 20
     webchat_ip_requests_per_minute: int = 240
+    webchat_proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For (for the per-IP limit)
 
     @field_validator("webchat_allowed_origins", mode="before")
     @classmethod
@@ -128,6 +129,7 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple | set | frozenset):
             return frozenset(str(p).strip().rstrip("/").lower() for p in value)
         return value
+
     # Inbound durability: how long an update stays with the process answering it before another takes it over,
     # and how old an unanswered update may be before the person gets an apology instead of a late answer.
     inbound_lease_seconds: float = 90.0

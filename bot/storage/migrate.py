@@ -22,6 +22,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Modules that declare tables on ``Base``; later features append theirs so autogenerate sees them.
 METADATA_MODULES: list[str] = [
     "bot.storage.models", "bot.broadcast.models", "bot.channels.zalo.models", "bot.inbound", "bot.handoff.models",
+    "bot.channels.webchat.models",
 ]
 
 

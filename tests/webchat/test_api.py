@@ -240,3 +240,66 @@ async def test_the_bot_serves_the_web_chat_alone_without_the_terminal(tmp_path: 
         assert 'troly_updates_received_total{channel="webchat"}' in exposed
     stop.set()
     assert await asyncio.wait_for(task, 20) == 0
+
+
+async def test_a_message_sent_again_after_a_lost_response_is_answered_once(web: Web) -> None:
+    from bot.storage.models import QuestionLog
+
+    body = {"visitor": VISITOR, "text": "kiem tra han the bhyt", "mid": "m-0001-abcdef"}
+    first = (await web.send(body)).json()["messages"]
+    again = (await web.send(body)).json()["messages"]  # the widget's retry: same id, same answer, once
+    assert [m["id"] for m in again] == [m["id"] for m in first]
+    with web.services.sessions() as session:
+        assert len(session.scalars(select(QuestionLog.id)).all()) == 1
+    other = await web.send({**body, "mid": "m-0002-abcdef"})
+    assert len(other.json()["messages"]) == 2
+    assert (await web.send({**body, "mid": "bad id!"})).status_code == 400
+
+
+async def test_behind_a_proxy_the_limit_counts_the_forwarded_address(tmp_path: Path) -> None:
+    settings = webchat_settings(tmp_path, origins=PORTAL, webchat_ip_requests_per_minute=2, webchat_proxy_hops=1)
+    services = build_services(settings)
+    try:
+        behind = Web(settings, services, address="10.0.0.2")  # every call arrives from the proxy
+
+        async def fetch(forwarded: str) -> int:
+            response = await behind.client.get(API_PATH, params={"visitor": VISITOR},
+                                               headers={"X-Forwarded-For": forwarded})
+            return response.status_code
+
+        # the client may write anything on the left; the proxy's own (rightmost) entry is what counts
+        assert [await fetch(f"{fake}, 198.51.100.1") for fake in ("1.1.1.1", "2.2.2.2", "3.3.3.3")] == [200, 200, 429]
+        assert await fetch("198.51.100.2") == 200  # another visitor behind the same proxy
+        await behind.client.aclose()
+    finally:
+        services.close()
+
+
+async def test_two_instances_on_one_database_share_the_queue(web: Web, tmp_path: Path) -> None:
+    second_services = build_services(web.channel.settings)  # another process on the same database
+    try:
+        second = Web(web.channel.settings, second_services)
+        body = {"visitor": VISITOR, "text": "kiem tra han the bhyt", "mid": "m-0100-abcdef"}
+        first = (await web.send(body)).json()["messages"]
+        fetched = await second.client.get(API_PATH, params={"visitor": VISITOR, "after": 0})
+        assert [m["id"] for m in fetched.json()["messages"]] == [m["id"] for m in first]
+        retried = (await second.send(body)).json()["messages"]  # the retry lands on the other instance
+        assert [m["id"] for m in retried] == [m["id"] for m in first]
+        await second.client.aclose()
+    finally:
+        second_services.close()
+
+
+async def test_a_message_whose_process_died_is_answered_by_another(web: Web) -> None:
+    from bot.inbound import InboundLog, recover
+
+    key = visitor_key(VISITOR)
+    dead = InboundLog(web.services.sessions, "webchat", lease_seconds=0)  # claimed, then the process died
+    payload = json.dumps({"visitor": key, "text": "kiem tra han the bhyt", "button": None})
+    assert dead.claim(f"{key}:m-0200-abcdef", payload, key)
+    channel = web.channel
+    assert await recover(channel.inbound, channel._replay, channel._apologize) == 1
+    fetched = await web.client.get(API_PATH, params={"visitor": VISITOR, "after": 0})
+    assert "VssID" in plain(fetched.json()["messages"][0])
+    retried = await web.send({"visitor": VISITOR, "text": "kiem tra han the bhyt", "mid": "m-0200-abcdef"})
+    assert len(retried.json()["messages"]) == 1  # the widget's retry finds it answered, not asked again

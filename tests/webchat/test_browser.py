@@ -158,6 +158,27 @@ def test_reload_keeps_the_conversation_and_a_reply_lost_in_flight(page: Any) -> 
     w.locator(".msg.bot", has_text="miễn phí khi đăng ký khai sinh").wait_for()
 
 
+def test_retry_after_a_lost_response_shows_the_answer_once(page: Any) -> None:
+    w = open_chat(page)
+
+    def drop_response(route: Any) -> None:
+        route.fetch()  # the bot answers ...
+        route.abort()  # ... but the page never sees it
+
+    page.route("**/webchat/api/messages", drop_response)
+    box = w.get_by_role("textbox", name=texts.WEBCHAT_UI["input_label"])
+    box.fill("kiem tra han the bhyt")
+    box.press("Enter")
+    alert = w.get_by_role("alert")
+    alert.wait_for()
+    page.unroute("**/webchat/api/messages")
+    alert.get_by_role("button", name=texts.WEBCHAT_UI["retry"]).click()
+    w.locator(".msg.bot", has_text="VssID").wait_for()
+    page.wait_for_timeout(300)
+    assert w.locator(".msg.bot", has_text="VssID").count() == 1
+    assert w.locator(".msg.me").count() == 1
+
+
 def test_unreachable_bot_says_so_and_retry_works(page: Any) -> None:
     w = open_chat(page)
     page.route("**/webchat/api/messages", lambda route: route.abort())

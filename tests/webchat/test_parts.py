@@ -1,12 +1,17 @@
-"""The web chat's small parts: the reply queue, the rate limiter and the Markdown → blocks rendering."""
+"""The web chat's small parts: the reply queue (SQLite and PostgreSQL), the rate limiter, the rendering."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy.orm import Session, sessionmaker
+
 from bot.channels.webchat.channel import reply_payload
 from bot.channels.webchat.limits import RateLimiter
-from bot.channels.webchat.outbox import Outbox
+from bot.channels.webchat.outbox import MAX_FETCH, Outbox
 from bot.channels.webchat.render import to_blocks
 from bot.messages import Button, Reply
+from tests.conftest import FakeClock
 
 
 class Clock:
@@ -17,27 +22,29 @@ class Clock:
         return self.now
 
 
-def test_outbox_ids_increase_even_across_a_restart_and_queues_stay_bounded() -> None:
-    clock = Clock()
-    box = Outbox(per_visitor=3, max_visitors=2, idle_seconds=60, clock=clock)
-    ids = box.put("v1", [{"n": i} for i in range(5)])
-    assert ids == sorted(ids) and len(set(ids)) == 5
-    assert [q.payload["n"] for q in box.after("v1", 0)] == [2, 3, 4]  # the last three kept
-    assert [q.payload["n"] for q in box.after("v1", ids[3])] == [4]
-    assert box.latest("v1") == ids[4]
+def test_outbox_queues_in_order_and_prunes(sessions: sessionmaker[Session], clock: FakeClock) -> None:
+    box = Outbox(sessions=sessions, clock=clock, keep=dt.timedelta(hours=1))
+    ids = box.put("v1", [{"n": i, "t": "Xin chào <b>"} for i in range(3)])
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert [q.payload for q in box.after("v1", 0)] == [{"n": i, "t": "Xin chào <b>"} for i in range(3)]
+    assert [q.id for q in box.after("v1", ids[1])] == [ids[2]]
+    assert box.after("v2", 0) == []
+    other = box.put("v2", [{"n": 9}])
+    assert other[0] > ids[-1] and [q.id for q in box.after("v1", 0)] == ids  # each visitor sees only its own
 
-    clock.now += 1  # a restart takes longer than a microsecond per queued message
-    restarted = Outbox(clock=clock)  # empty memory: new ids still follow the old ones
-    assert restarted.put("v1", [{"n": 5}])[0] > ids[-1]
+    again = Outbox(sessions=sessions, clock=clock)  # another instance, or after a restart: the same queue
+    assert [q.id for q in again.after("v1", 0)] == ids
 
-    clock.now += 10
-    box.put("v2", [{"n": 0}])
-    box.after("v1", 0)  # v1 active again
-    box.put("v3", [{"n": 0}])  # over max_visitors: the least recently active (v2) goes
-    assert box.after("v2", 0) == [] and len(box) == 2
-    clock.now += 61
-    box.put("v3", [{"n": 1}])
-    assert box.prune() == 1 and box.after("v1", 0) == [] and len(box.after("v3", 0)) == 2
+    many = box.put("v3", [{"n": i} for i in range(MAX_FETCH + 5)])
+    assert [q.id for q in box.after("v3", 0)] == many[5:]  # a long-away widget gets the newest ones
+
+    clock.advance(1800)
+    box.put("v1", [{"n": 3}])
+    clock.advance(1900)  # the first replies are now older than an hour
+    assert box.prune() == 3 + 1 + MAX_FETCH + 5
+    assert [q.payload["n"] for q in box.after("v1", 0)] == [3]
+    box.forget("v1")
+    assert box.after("v1", 0) == []
 
 
 def test_rate_limiter_window_slides_and_zero_turns_it_off() -> None:

@@ -8,6 +8,7 @@ the bot stores only a hash of them, so a database row cannot be used to read a v
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import html
@@ -20,7 +21,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -35,6 +36,7 @@ API_PATH = "/webchat/api/messages"
 MAX_BODY_BYTES = 16_384  # a 4,000-character question in Vietnamese is about 12 KB of UTF-8
 MAX_BUTTON_DATA = 64
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 DEMO_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -46,13 +48,13 @@ REQUESTS = Counter(
     ["kind", "outcome"],
     registry=metrics.REGISTRY,
 )
-VISITORS = Gauge(
-    "troly_webchat_visitors",
-    "Web chat visitors with replies kept in this instance's memory.",
+REPLIES = Counter(
+    "troly_webchat_replies",
+    "Replies queued for web chat visitors.",
     registry=metrics.REGISTRY,
 )
 
-Process = Callable[[str, str | None, str | None], Awaitable[None]]
+Process = Callable[[str, str | None, str | None, str | None], Awaitable[None]]
 
 
 def visitor_key(visitor: str) -> str:
@@ -98,7 +100,9 @@ def queued_json(items: list[Queued]) -> dict[str, Any]:
 
 
 class WebChatApi:
-    """Builds the routes; ``process(visitor_key, text, button_data)`` runs one message through the handlers."""
+    """Builds the routes; ``process(visitor_key, text, button_data, message_id)`` runs one message through the
+    handlers (a message id seen before for that visitor is not run again: the widget's retry after a lost
+    response)."""
 
     def __init__(
         self,
@@ -109,12 +113,14 @@ class WebChatApi:
         ui_texts: dict[str, str],
         visitor_limit: RateLimiter,
         ip_limit: RateLimiter,
+        proxy_hops: int = 0,
     ) -> None:
         self.outbox = outbox
         self.process = process
         self.allowed_origins = allowed_origins
         self.visitor_limit = visitor_limit
         self.ip_limit = ip_limit
+        self.proxy_hops = proxy_hops
         self.script = Asset.of(widget_script(ui_texts), "application/javascript; charset=utf-8")
         self.style = Asset.of(static_text("widget.css"), "text/css; charset=utf-8")
         self.demo_style = Asset.of(static_text("demo.css"), "text/css; charset=utf-8")
@@ -173,6 +179,17 @@ class WebChatApi:
             return True, origin
         return False, None
 
+    def client_address(self, request: Request) -> str:
+        """The visitor's address: with ``proxy_hops`` trusted proxies in front, the one the outermost proxy saw.
+
+        Only the entries our own proxies appended to ``X-Forwarded-For`` are trusted (counted from the right);
+        anything further left was written by the client and could be anything."""
+        peer = request.client.host if request.client else "-"
+        if self.proxy_hops <= 0:
+            return peer
+        forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()]
+        return forwarded[-self.proxy_hops] if len(forwarded) >= self.proxy_hops else peer
+
     @staticmethod
     def _cors(origin: str | None) -> dict[str, str]:
         headers = {"Cache-Control": "no-store", "Vary": "Origin"}
@@ -202,7 +219,7 @@ class WebChatApi:
         if kind == "preflight":
             REQUESTS.labels(kind=kind, outcome="ok").inc()
             return Response(status_code=204, headers=cors)
-        address = request.client.host if request.client else "-"
+        address = self.client_address(request)
         if not self.ip_limit.hit(address):
             wait = str(max(1, round(self.ip_limit.retry_after(address))))
             return self._refuse(kind, "rate", 429, cors, **{"Retry-After": wait})
@@ -210,7 +227,7 @@ class WebChatApi:
             if kind == "fetch":
                 visitor = request.query_params.get("visitor", "")
                 after = int(request.query_params.get("after", "0") or 0)
-                text = button = None
+                text = button = mid = None
             else:
                 body = await _read_limited(request, MAX_BODY_BYTES)
                 if body is None:
@@ -220,7 +237,9 @@ class WebChatApi:
                     raise ValueError("not an object")
                 visitor = str(data.get("visitor", ""))
                 after = int(data.get("after") or 0)
-                text, button = data.get("text"), data.get("button")
+                text, button, mid = data.get("text"), data.get("button"), data.get("mid")
+                if mid is not None and not (isinstance(mid, str) and MESSAGE_ID.match(mid)):
+                    raise ValueError("message id")
                 if (text is None) == (button is None) or not isinstance(text or button, str):
                     raise ValueError("one of text or button")
                 if button is not None and not 0 < len(button.encode("utf-8")) <= MAX_BUTTON_DATA:
@@ -235,13 +254,13 @@ class WebChatApi:
                 wait = str(max(1, round(self.visitor_limit.retry_after(key))))
                 return self._refuse(kind, "rate", 429, cors, **{"Retry-After": wait})
             try:
-                await self.process(key, text, button)
+                await self.process(key, text, button, mid)
             except Exception:
                 log.exception("web chat message failed")
                 return self._refuse(kind, "error", 500, cors)
-        VISITORS.set(len(self.outbox))
+        queued = await asyncio.to_thread(self.outbox.after, key, after)
         REQUESTS.labels(kind=kind, outcome="ok").inc()
-        return JSONResponse(queued_json(self.outbox.after(key, after)), headers=cors)
+        return JSONResponse(queued_json(queued), headers=cors)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes | None:

@@ -1,18 +1,26 @@
-"""Replies waiting for a web chat visitor: a bounded in-memory queue per visitor, with increasing ids.
+"""Replies waiting for web chat visitors, in the database so that every instance and a restart see them.
 
-Ids come from the wall clock in microseconds (never less than the previous id plus one), so they keep
-increasing across restarts: a widget asking for what follows its last id never misses newer replies. A
-visitor's queue keeps the last ``per_visitor`` messages; visitors idle for ``idle_seconds`` are forgotten, and
-at most ``max_visitors`` are kept (the longest idle go first), so memory stays bounded on the open web.
+Each reply gets an increasing id (the table's key); the widget asks for what follows the last id it has shown,
+so an answer whose response was lost, or that arrived while the page reloaded, is shown next. Rows older than
+``keep`` are pruned: the conversation itself lives in the visitor's browser tab. The functions are blocking; the channel
+runs them in a worker thread.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict, deque
+import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.webchat.models import WebchatReply
+
+KEEP = dt.timedelta(hours=6)
+MAX_FETCH = 100  # replies returned by one request (a widget that was away long gets the newest ones)
 
 
 @dataclass(frozen=True)
@@ -24,65 +32,44 @@ class Queued:
 
 
 class Outbox:
-    """Per-visitor queues of rendered replies."""
+    """Queued replies, per visitor, in the bot's database."""
 
     def __init__(
-        self,
-        *,
-        per_visitor: int = 100,
-        max_visitors: int = 20_000,
-        idle_seconds: float = 6 * 3600,
-        clock: Callable[[], float] = time.time,
+        self, *, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime], keep: dt.timedelta = KEEP
     ) -> None:
-        self.per_visitor = per_visitor
-        self.max_visitors = max_visitors
-        self.idle_seconds = idle_seconds
-        self._clock = clock
-        self._last_id = 0
-        self._queues: OrderedDict[str, tuple[float, deque[Queued]]] = OrderedDict()  # least recently used first
-
-    def __len__(self) -> int:
-        return len(self._queues)
-
-    def _next_id(self) -> int:
-        self._last_id = max(self._last_id + 1, int(self._clock() * 1_000_000))
-        return self._last_id
+        self.sessions = sessions
+        self.clock = clock
+        self.keep = keep
 
     def put(self, visitor: str, payloads: list[dict[str, Any]]) -> list[int]:
         """Queue ``payloads`` for ``visitor`` in order; returns their ids."""
-        _, queue = self._queues.pop(visitor, (0.0, deque(maxlen=self.per_visitor)))
-        ids: list[int] = []
-        for payload in payloads:
-            item = Queued(self._next_id(), payload)
-            queue.append(item)
-            ids.append(item.id)
-        self._queues[visitor] = (self._clock(), queue)
-        while len(self._queues) > self.max_visitors:
-            self._queues.popitem(last=False)
-        return ids
+        now = self.clock()
+        rows = [WebchatReply(visitor=visitor, payload=json.dumps(p, ensure_ascii=False), created_at=now)
+                for p in payloads]
+        with self.sessions.begin() as session:
+            session.add_all(rows)
+            session.flush()
+            return [row.id for row in rows]
 
     def after(self, visitor: str, last_id: int) -> list[Queued]:
-        """What was queued for ``visitor`` after ``last_id`` (oldest first); marks the visitor active."""
-        entry = self._queues.get(visitor)
-        if entry is None:
-            return []
-        self._queues.move_to_end(visitor)
-        self._queues[visitor] = (self._clock(), entry[1])
-        return [item for item in entry[1] if item.id > last_id]
-
-    def latest(self, visitor: str) -> int:
-        """The id of the newest message queued for ``visitor`` (0 when none)."""
-        entry = self._queues.get(visitor)
-        return entry[1][-1].id if entry and entry[1] else 0
+        """What was queued for ``visitor`` after ``last_id``, oldest first (at most the newest ``MAX_FETCH``)."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(WebchatReply.id, WebchatReply.payload)
+                .where(WebchatReply.visitor == visitor, WebchatReply.id > last_id)
+                .order_by(WebchatReply.id.desc())
+                .limit(MAX_FETCH)
+            ).all()
+        return [Queued(row.id, json.loads(row.payload)) for row in reversed(rows)]
 
     def forget(self, visitor: str) -> None:
-        """Drop everything queued for ``visitor``."""
-        self._queues.pop(visitor, None)
+        """Drop everything kept for ``visitor``."""
+        with self.sessions.begin() as session:
+            session.execute(delete(WebchatReply).where(WebchatReply.visitor == visitor))
 
     def prune(self) -> int:
-        """Forget visitors idle for longer than ``idle_seconds``; returns how many."""
-        cutoff = self._clock() - self.idle_seconds
-        stale = [v for v, (seen, _) in self._queues.items() if seen < cutoff]
-        for visitor in stale:
-            del self._queues[visitor]
-        return len(stale)
+        """Delete replies older than ``keep``; returns how many."""
+        cutoff = self.clock() - self.keep
+        with self.sessions.begin() as session:
+            gone = session.execute(delete(WebchatReply).where(WebchatReply.created_at < cutoff))
+            return int(getattr(gone, "rowcount", 0))

@@ -160,10 +160,16 @@
     pending = body;
     typing(true);
     problem("");
-    call(body).then(function (data) { pending = null; receive(data); }, failed).then(function () { typing(false); });
+    call(body).then(function (data) {
+      pending = null;
+      receive(data);
+      // nothing new: the answer is still being written by another attempt; fetch it a little later
+      if (!(data && data.messages && data.messages.length)) setTimeout(catchUp, 2000);
+    }, failed).then(function () { typing(false); });
   }
   function send(body, echo) {
     if (busy) return;
+    body.mid = newId().slice(0, 20);  // kept for a retry, so the bot answers a message once
     if (echo) add({ who: "me", text: echo });
     post(body);
   }
