@@ -347,4 +347,3 @@ def missed_text(body: str, when: dt.datetime) -> str:
 
 
 VIEWS = BroadcastViews(notice=notice_reply, progress=progress_text, final=final_text, missed=missed_text)
-

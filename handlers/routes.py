@@ -55,6 +55,7 @@ COMMAND_WORDS: dict[str, str] = {
 BUTTONS: dict[str, Handler] = {
     "m": menu.navigate,
     "a": faq.answer_button,
+    "x": faq.none_of_these,
     "fb": feedback.vote,
     "del": privacy.confirm,
     "sub": subscriptions.choose,
@@ -130,9 +131,10 @@ async def on_text(msg: IncomingMessage, services: Services, body: str) -> list[R
     folded = fold(body)
     if pending := services.pending.get(key, now, feedback.PENDING_KIND):
         return await feedback.comment(msg, services, pending.value, body, folded)
-    if services.pending.get(key, now, broadcast_staff.PENDING_KIND) and (
-        timed := await broadcast_staff.typed_time(msg, services, body)
-    ) is not None:
+    if (
+        services.pending.get(key, now, broadcast_staff.PENDING_KIND)
+        and (timed := await broadcast_staff.typed_time(msg, services, body)) is not None
+    ):
         return timed
     if word := COMMAND_WORDS.get(folded):
         return await COMMANDS[word](msg, services)
