@@ -81,10 +81,10 @@ RANK_WEIGHTS = (
 )
 ACCEPT_FEATURES = (
     "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "char_cov", "bm25_norm",
-    "max_unmatched", "oov_mass", "bias",
+    "max_unmatched", "oov_mass", "sem_lead", "bias",
 )  # fmt: skip
 # The sign each acceptance weight must keep, so that the model transfers to knowledge bases it was not fitted on.
-ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 0)
+ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 1, 0)
 ACCEPT_WEIGHTS = (
     2.534,
     0.112,
@@ -95,6 +95,7 @@ ACCEPT_WEIGHTS = (
     9.319,
     1.048,
     -0.387,
+    0.000,
     0.000,
     -5.345,
 )
@@ -300,6 +301,7 @@ class SearchIndex:
         self._entry_entities = [self._entities(" ".join((e.question, *e.variants, *e.tags))) for e in self.entries]
         self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
         self.fusion_weight = 0.0  # chosen by calibration; 0 ranks lexically
+        self.accept_weights: tuple[float, ...] | None = None  # fitted by calibration; None: the shipped ones
         self._embed_entries()
         self.calibration = Calibration(*SHIPPED)
         if calibrate:
@@ -418,7 +420,7 @@ class SearchIndex:
         ranked = self.rank(text)
         if not ranked:
             return 0.0, None
-        return accept_probability(ranked, 0), self.entries[ranked[0].index].id
+        return accept_probability(ranked, 0, self.accept_weights), self.entries[ranked[0].index].id
 
     # ----------------------------------------------------------------------------------------- query side
 
@@ -649,7 +651,7 @@ class SearchIndex:
         candidates: list[Candidate] = []
         ceiling = 1.0
         for k, r in enumerate(ranked[:limit]):
-            confidence = min(ceiling, accept_probability(ranked, k))
+            confidence = min(ceiling, accept_probability(ranked, k, self.accept_weights))
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
         decision = self._decide(candidates)
@@ -709,13 +711,17 @@ def accept_features(ranked: Sequence[Ranked], k: int) -> list[float]:
         min(1.5, named["bm25_norm"]),
         r.max_unmatched,
         r.oov_mass,
+        # How far the embedding prefers this candidate to the others, as far as it is trusted for the question.
+        max(-1.0, min(1.0, 10 * (r.semantic - max((x.semantic for j, x in enumerate(ranked) if j != k), default=0.0))))
+        * r.share,
         1.0,
     ]
 
 
-def accept_probability(ranked: Sequence[Ranked], k: int) -> float:
-    """Calibrated probability that candidate ``k`` is the right answer, in [0, 1]."""
-    return _sigmoid(_dot(ACCEPT_WEIGHTS, accept_features(ranked, k)))
+def accept_probability(ranked: Sequence[Ranked], k: int, weights: Sequence[float] | None = None) -> float:
+    """Calibrated probability that candidate ``k`` is the right answer, in [0, 1]; ``weights`` are an index's
+    own acceptance weights (fitted by its calibration), else the shipped ones."""
+    return _sigmoid(_dot(ACCEPT_WEIGHTS if weights is None else weights, accept_features(ranked, k)))
 
 
 def _dot(weights: Sequence[float], values: Sequence[float]) -> float:
