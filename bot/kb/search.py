@@ -15,10 +15,12 @@ context around it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -304,8 +306,10 @@ class SearchIndex:
         self.accept_weights: tuple[float, ...] | None = None  # fitted by calibration; None: the shipped ones
         self._embed_entries()
         self.calibration = Calibration(*SHIPPED)
+        self.calibrated = threading.Event()  # set once this index has its own calibration
         if calibrate:
             self.recalibrate()
+            self.calibrated.set()
 
     def _topic_table(self, match_tf: list[dict[str, float]]) -> dict[str, np.ndarray]:
         """P(category | word) for every word of the questions, variants and tags, smoothed toward the prior."""
@@ -390,6 +394,26 @@ class SearchIndex:
 
         self.calibration = fit_calibration(self, build)
         return self.calibration
+
+    def adopt_calibration(self, other: SearchIndex) -> None:
+        """Use ``other``'s calibration until this index has its own (a reload keeps answering meanwhile)."""
+        self.calibration, self.fusion_weight, self.accept_weights = (
+            other.calibration,
+            other.fusion_weight,
+            other.accept_weights,
+        )
+
+    def recalibrate_live(self) -> None:
+        """Recalibrate while this index serves searches: the fitting runs on a shallow twin (calibration changes
+        the weights it tries), and the result is swapped in at the end."""
+        twin = copy.copy(self)
+        try:
+            twin.recalibrate()
+        except Exception:  # the previous calibration stays; searching must not stop
+            log.exception("knowledge base calibration failed; the previous thresholds stay")
+            return
+        self.adopt_calibration(twin)
+        self.calibrated.set()
 
     def prepare_queries(self, texts: Sequence[str]) -> None:
         """Embed questions ahead (cached on disk), so that searching them later costs no model time."""
