@@ -50,7 +50,7 @@ THRESHOLD_RANGE = (0.15, 0.97)  # a calibration that lands outside this range is
 FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per unit of cosine gap
 SHIPPED = (0.6, 0.2)
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 1  # bump when the calibration method changes
+CACHE_VERSION = 2  # bump when the calibration method changes
 ACCEPT_FIT_STEPS = 1500
 ACCEPT_FIT_RATE = 0.5
 ACCEPT_PRIOR_PULL = 0.01  # used when a base is too small to calibrate (fewer than two entries)
@@ -224,8 +224,9 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     near_texts = _near_misses(index, index.words)
     if index.semantic is not None:
         index.prepare_queries([*(f for _, f in forms), *generic, *near_texts])
-        # Any positive weight makes ``rank`` compute the semantic gaps; each weight is then tried on them.
-        index.fusion_weight = holdout.fusion_weight = 1.0
+        # With the largest weight ``rank`` computes the semantic gaps wherever any weight could change the winner;
+        # each weight is then tried on them.
+        index.fusion_weight = holdout.fusion_weight = max(FUSION_WEIGHTS)
     # Each calibration question is ranked once; fusion weights and acceptance weights are fitted on the lists.
     pos_lists = [(entry.id, holdout.rank(form)) for entry, form in forms]
     neg_lists = [index.rank(q) for q in generic]

@@ -50,6 +50,7 @@ ACCENT_MISMATCH_CREDIT = 0.5  # a word typed with other diacritics than the entr
 CONTEXT_CLAUSE_WEIGHT = 0.4  # words outside the question-bearing clause of a long message
 LONG_MESSAGE_TOKENS = 14
 SEMANTIC_PHRASES = 6  # an entry's question and first variants are embedded; more add little and cost load time
+SEMANTIC_MAX_GAP = 0.12  # cosine gaps between candidates beyond this are not seen: a larger lexical lead stands
 SEMANTIC_CANDIDATES = 8  # entries the embedding adds to the lexical candidates
 DIACRITIC_SHARE_FULL = 0.5  # share of words with marks at which a question counts as typed with diacritics
 _CLAUSE_SPLIT = re.compile(r"[.!?;:\n]+|,\s+(?=\S+\s+\S+\s+\S+)")
@@ -631,6 +632,23 @@ class SearchIndex:
             f.insert(len(f) - 1, distinct)
         return features
 
+    def _lexical(
+        self,
+        typed_with_diacritics: bool,
+        readings: Sequence[tuple[tuple[str, ...], tuple[str, ...]]],
+        clause_weights: dict[str, float],
+        extra: Sequence[int],
+    ) -> dict[int, Ranked]:
+        """The lexical candidates (plus ``extra``) with their features, the best reading for each."""
+        best: dict[int, Ranked] = {}
+        for tokens, stripped in readings:
+            q = self._query(tokens, stripped, typed_with_diacritics, clause_weights)
+            for i, f in self._candidates(q, extra).items():
+                score = _dot(RANK_WEIGHTS, f)
+                if i not in best or score > best[i].lexical:
+                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, lexical=score)
+        return best
+
     def rank(self, text: str) -> list[Ranked]:
         """Every candidate for ``text`` with its ranking score and features, best first, over all readings."""
         if not isinstance(text, str) or not self.entries:
@@ -642,27 +660,24 @@ class SearchIndex:
         clause_weights = self._clause_weights(text)
         readings = [(norm.tokens, norm.stripped)]
         readings += [(alt, tuple(strip_accents(t) for t in alt)) for alt in norm.alternatives]
+        best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, ())
         share = self._semantic_share(norm.text) if self.semantic is not None and self.fusion_weight > 0 else 0.0
-        query_vector = self.semantic.embed_query(norm.text) if self.semantic is not None and share > 0 else None
-        extra: list[int] = []
-        if query_vector is not None:
-            centroid_scores = self._sem_centroids @ query_vector
-            k = min(SEMANTIC_CANDIDATES, len(self.entries))
-            extra = [int(i) for i in np.argpartition(-centroid_scores, k - 1)[:k]]
-        best: dict[int, Ranked] = {}
-        for tokens, stripped in readings:
-            q = self._query(tokens, stripped, norm.typed_with_diacritics, clause_weights)
-            for i, f in self._candidates(q, extra).items():
-                score = _dot(RANK_WEIGHTS, f)
-                if i not in best or score > best[i].lexical:
-                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, lexical=score)
         ranked = list(best.values())
-        if query_vector is not None and ranked:
-            cosines = {
-                r.index: float((self._sem_rows[r.index].astype(np.float32) @ query_vector).max()) for r in ranked
-            }
-            top = max(cosines.values())
-            ranked = [replace(r, semantic=cosines[r.index] - top, share=share) for r in ranked]
+        if self.semantic is None or share <= 0 or not ranked:
+            return fuse(ranked, self.fusion_weight)
+        scores = sorted((r.lexical for r in ranked), reverse=True)
+        if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
+            return fuse(ranked, self.fusion_weight)  # no cosine gap could change the winner: skip the model
+        query_vector = self.semantic.embed_query(norm.text)
+        centroid_scores = self._sem_centroids @ query_vector
+        k = min(SEMANTIC_CANDIDATES, len(self.entries))
+        extra = [int(i) for i in np.argpartition(-centroid_scores, k - 1)[:k]]
+        if any(i not in best for i in extra):
+            best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, extra)
+        ranked = list(best.values())
+        cosines = {r.index: float((self._sem_rows[r.index].astype(np.float32) @ query_vector).max()) for r in ranked}
+        top = max(cosines.values())
+        ranked = [replace(r, semantic=cosines[r.index] - top, share=share) for r in ranked]
         return fuse(ranked, self.fusion_weight)
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
