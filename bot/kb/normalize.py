@@ -30,6 +30,7 @@ _NON_WORD = re.compile(r"[^\w]+|_")
 _QUI = re.compile(r"\bqu([íìỉĩị])(?=\s|$)")
 _QUI_MAP = {"í": "ý", "ì": "ỳ", "ỉ": "ỷ", "ĩ": "ỹ", "ị": "ỵ"}
 MAX_ALTERNATIVES = 4
+_LEADING_NUMBER = re.compile(r"(\d+)(?=[^\W\d_])")
 
 
 def _build_fold_table() -> dict[int, str]:
@@ -74,7 +75,11 @@ def _underthesea_rules() -> tuple[dict[str, str], dict[str, str]] | None:
 
 
 def _token_normalize(word: str) -> str:
-    """underthesea's ``text_normalize`` for one word (same rules, same order)."""
+    """underthesea's ``text_normalize`` for one word (same rules, same order; its tokenizer splits a leading
+    number from the letters after it: ``50.000đ`` → ``50 000 đ``, ``13h30`` → ``13 h30``)."""
+    split = _LEADING_NUMBER.match(word)
+    if split is not None:
+        return f"{split.group(1)} {_token_normalize(word[split.end() :])}"
     rules = _underthesea_rules()
     if rules is None:  # an underthesea without the data file: use its own function
         from underthesea import text_normalize
