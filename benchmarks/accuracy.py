@@ -108,12 +108,14 @@ def evaluate(questions: list[Question], kb: KnowledgeBase, index: SearchIndex) -
         by_kind: dict[str, list[bool]] = defaultdict(list)
         rr: list[float] = []
         answered_ok: list[bool] = []
+        answered_wrong: list[bool] = []
         for q, ids, answered in rows:
             if q.expected is None:
                 by_kind[q.kind].append(not answered)
                 continue
             by_kind[q.kind].append(bool(ids) and ids[0] == q.expected)
             answered_ok.append(answered and bool(ids) and ids[0] == q.expected)
+            answered_wrong.append(answered and not (bool(ids) and ids[0] == q.expected))
             rank = ids[:5].index(q.expected) + 1 if q.expected in ids[:5] else 0
             rr.append(1.0 / rank if rank else 0.0)
         in_scope = [x for k in IN_SCOPE_KINDS for x in by_kind.get(k, [])]
@@ -122,6 +124,7 @@ def evaluate(questions: list[Question], kb: KnowledgeBase, index: SearchIndex) -
                 col[kind] = sum(by_kind[kind]) / len(by_kind[kind])
         col["top-1 in-scope"] = sum(in_scope) / max(1, len(in_scope))
         col["answered correctly"] = sum(answered_ok) / max(1, len(answered_ok))
+        col["answered wrongly"] = sum(answered_wrong) / max(1, len(answered_wrong))
         col["MRR@5"] = sum(rr) / max(1, len(rr))
         declines = [x for k in DECLINE_KINDS for x in by_kind.get(k, [])]
         col["declined (oos+near)"] = sum(declines) / max(1, len(declines))
@@ -171,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for q in questions:
         counts[q.kind] += 1
     counts["top-1 in-scope"] = sum(counts[k] for k in IN_SCOPE_KINDS)
-    counts["answered correctly"] = counts["MRR@5"] = counts["top-1 in-scope"]
+    counts["answered correctly"] = counts["answered wrongly"] = counts["MRR@5"] = counts["top-1 in-scope"]
     counts["declined (oos+near)"] = sum(counts[k] for k in DECLINE_KINDS)
     counts["overall (strict)"] = counts["right first (answer or 1st suggestion)"] = len(questions)
     print(f"knowledge base: {len(loaded.kb.entries)} entries; questions: {len(questions)} ({args.split})")

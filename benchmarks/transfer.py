@@ -43,8 +43,10 @@ def _relabel(questions: list[Question], ids: set[str]) -> list[Question]:
     ]
 
 
-def _measure(index: SearchIndex, questions: list[Question]) -> tuple[float, float, float]:
-    top1 = answered = declined = n_in = n_out = 0
+def _measure(index: SearchIndex, questions: list[Question]) -> tuple[float, ...]:
+    """Top-1, MRR@5, answered correctly, answered wrongly (in scope), declined (out of scope)."""
+    top1 = answered = wrong = declined = n_in = n_out = 0
+    rr = 0.0
     for q in questions:
         r = index.search(q.text)
         if q.expected is None:
@@ -52,17 +54,21 @@ def _measure(index: SearchIndex, questions: list[Question]) -> tuple[float, floa
             declined += not r.answered
         else:
             n_in += 1
-            right = r.best is not None and r.best.entry.id == q.expected
+            ids = [c.entry.id for c in r.candidates[:5]]
+            right = bool(ids) and ids[0] == q.expected
             top1 += right
+            rr += 1 / (ids.index(q.expected) + 1) if q.expected in ids else 0.0
             answered += right and r.answered
-    return top1 / max(1, n_in), answered / max(1, n_in), declined / max(1, n_out)
+            wrong += r.answered and not right
+    n = max(1, n_in)
+    return top1 / n, rr / n, answered / n, wrong / n, declined / max(1, n_out)
 
 
 def main() -> int:
     """Fit on each half, measure on the other, print a table."""
     questions = load_questions()
-    print("| fitted on | measured on | top-1 in-scope | answered correctly | declined (out of scope) |")
-    print("|---|---|---|---|---|")
+    print("| fitted on | measured on | top-1 in-scope | MRR@5 | answered correctly | answered wrongly | declined |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         folders = [_folder(files, root, f"half{k}") for k, files in enumerate(HALVES)]
@@ -75,8 +81,9 @@ def main() -> int:
         for a, b in ((0, 1), (1, 0)):
             fit_models(indexes[a][0], _relabel(questions, indexes[a][1]))
             indexes[b][0].recalibrate()  # the unseen base calibrates itself, as it would when loaded
-            top1, answered, declined = _measure(indexes[b][0], _relabel(questions, indexes[b][1]))
-            print(f"| half {a} | half {b} | {top1:.3f} | {answered:.3f} | {declined:.3f} |")
+            cells = _measure(indexes[b][0], _relabel(questions, indexes[b][1]))
+            print(f"| half {a} | half {b} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
+            print(f"  {indexes[b][0].calibration.summary()}")
         engine.RANK_WEIGHTS, engine.ACCEPT_WEIGHTS = saved
     return 0
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot run | ask | kb check | …`` (INTERFACE §2).
+"""Command line: ``python -m bot run | ask | kb check | kiemtra | …``.
 
 Sub-commands live in ``bot/cli/``: every module there registers its own with ``add_commands``.
 """
@@ -16,16 +16,23 @@ from collections.abc import Sequence
 import bot.cli
 from bot.settings import Settings
 
+# Commands that must start fast import only their own module: ``ask`` needs neither SQLAlchemy nor Alembic.
+FAST_COMMANDS = {"ask": "knowledge", "kb": "knowledge", "kiemtra": "scam"}
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every module's sub-commands."""
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every module's sub-commands (only the one module of a fast ``command``)."""
     parser = argparse.ArgumentParser(
         prog="python -m bot",
         description="Trợ lý số: lệnh cho cán bộ phường/xã (chạy bot, hỏi thử, kiểm tra tri thức, thông báo, báo cáo).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
-    for info in sorted(pkgutil.iter_modules(bot.cli.__path__), key=lambda m: m.name):
-        importlib.import_module(f"bot.cli.{info.name}").add_commands(sub)
+    if command in FAST_COMMANDS:
+        names = [FAST_COMMANDS[command]]
+    else:
+        names = sorted(m.name for m in pkgutil.iter_modules(bot.cli.__path__))
+    for name in names:
+        importlib.import_module(f"bot.cli.{name}").add_commands(sub)
     return parser
 
 
@@ -35,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(encoding="utf-8")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         code: int = args.handler(args, Settings())
         sys.stdout.flush()

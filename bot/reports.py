@@ -36,7 +36,9 @@ MAX_EXAMPLES = 3
 TOP_ENTRIES = 10
 
 DECLINED = "decline"
+SUGGESTED = "suggest"
 DISLIKED = "dislike"
+NOT_TAKEN = "not_taken"  # offered suggestions, and the citizen answered "none of these"
 
 _WINDOW = re.compile(r"^\s*(\d+)\s*([dhw]?)\s*$", re.IGNORECASE)
 _UNITS = {"": "days", "d": "days", "h": "hours", "w": "weeks"}
@@ -72,7 +74,7 @@ class Unanswered:
     """One question staff should look at: declined by the engine, or answered and voted 👎."""
 
     text: str
-    kind: str  # DECLINED or DISLIKED
+    kind: str  # DECLINED, DISLIKED or NOT_TAKEN
     created_at: dt.datetime
     matched_id: str | None = None
 
@@ -94,6 +96,7 @@ class UnansweredGroup:
     count: int = 0
     declined: int = 0
     disliked: int = 0
+    not_taken: int = 0  # suggestions offered, none taken
     examples: list[str] = field(default_factory=list)
     last_asked: dt.datetime | None = None
     answered_with: str | None = None  # for 👎: the entry most often given as the answer
@@ -101,7 +104,8 @@ class UnansweredGroup:
 
 
 def collect_unanswered(*, session: Session, since: dt.datetime, limit: int = MAX_QUESTIONS) -> list[Unanswered]:
-    """Declined questions and questions whose answer got a 👎, both since ``since``."""
+    """Declined questions, questions whose answer got a 👎, and questions whose suggestions the citizen turned
+    down ("Không phải các câu trên", stored as a 👎 on the suggestion), all since ``since``."""
     items = [
         Unanswered(q.raw_text, DECLINED, q.created_at, q.matched_id)
         for q in repo.unanswered_questions(session=session, since=since, limit=limit)
@@ -114,7 +118,7 @@ def collect_unanswered(*, session: Session, since: dt.datetime, limit: int = MAX
         .limit(limit)
     ).all()
     items += [
-        Unanswered(text, DISLIKED, created, matched)
+        Unanswered(text, NOT_TAKEN if decision == SUGGESTED else DISLIKED, created, matched)
         for text, created, matched, decision in disliked
         if decision != DECLINED  # already counted as declined
     ]
@@ -162,6 +166,7 @@ def _summarize(buckets: Sequence[list[Unanswered]]) -> UnansweredGroup:
         count=len(all_items),
         declined=sum(q.kind == DECLINED for q in all_items),
         disliked=sum(q.kind == DISLIKED for q in all_items),
+        not_taken=sum(q.kind == NOT_TAKEN for q in all_items),
         examples=newest_texts[1 : 1 + MAX_EXAMPLES],
         last_asked=max(q.created_at for q in all_items),
         answered_with=dislikes.most_common(1)[0][0] if dislikes else None,
@@ -296,6 +301,7 @@ CSV_COLUMNS = (
     "count",
     "declined",
     "disliked",
+    "not_taken",
     "representative",
     "closest_id",
     "closest_score",
@@ -316,6 +322,7 @@ def write_unanswered_csv(groups: Iterable[UnansweredGroup], out: TextIO) -> None
                 g.count,
                 g.declined,
                 g.disliked,
+                g.not_taken,
                 g.representative,
                 g.closest.id if g.closest else "",
                 f"{g.closest.score:.2f}" if g.closest else "",
@@ -330,7 +337,7 @@ def write_unanswered_csv(groups: Iterable[UnansweredGroup], out: TextIO) -> None
 def format_unanswered(groups: Sequence[UnansweredGroup], *, window: str) -> str:
     """The unanswered report as text for staff."""
     if not groups:
-        return f"Không có câu hỏi nào bị từ chối hoặc bị đánh giá 👎 trong {window} qua.\n"
+        return f"Không có câu hỏi nào bị từ chối, bị đánh giá 👎 hay bỏ qua gợi ý trong {window} qua.\n"
     total = sum(g.count for g in groups)
     lines = [f"{total} câu hỏi chưa được trả lời tốt trong {window} qua, gộp thành {len(groups)} nhóm:", ""]
     for n, g in enumerate(groups, 1):
@@ -339,6 +346,8 @@ def format_unanswered(groups: Sequence[UnansweredGroup], *, window: str) -> str:
             kinds.append(f"{g.declined} bị từ chối")
         if g.disliked:
             kinds.append(f"{g.disliked} bị 👎")
+        if g.not_taken:
+            kinds.append(f"{g.not_taken} không chọn gợi ý nào")
         lines.append(f"{n}. [{g.count}] {g.representative}  ({', '.join(kinds)})")
         for example in g.examples:
             lines.append(f"     cũng hỏi: {example}")

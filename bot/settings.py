@@ -1,4 +1,4 @@
-"""Typed settings read once from the environment (and an optional ``.env`` file); see INTERFACE §3."""
+"""Typed settings read once from the environment (and an optional ``.env`` file); the README lists them."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         """Messenger runs when the page access token is configured (the app secret is then required)."""
         return self.messenger_page_access_token is not None
 
-    # Announcements (issue 5): Telegram's limits, retries, and how long a missed schedule may still be sent.
+    # Announcements: Telegram's limits, retries, and how long a missed schedule may still be sent.
     broadcast_rate_per_second: float = 30.0
     broadcast_per_chat_interval: float = 1.0
     broadcast_max_attempts: int = 5

@@ -18,8 +18,9 @@ TOPIC_HINT_MIN_SCORE = 0.3  # below this, a declined question's candidates are n
 
 
 def answer_text(entry: Entry, *, has_related: bool) -> str:
-    """The entry's answer, its source link when it has one, and the feedback question."""
-    body = entry.answer.strip()
+    """The question it answers (so a mismatch shows at once), the entry's answer, its source link when it has
+    one, and the feedback question."""
+    body = texts.ANSWER_HEADING.format(question=entry.question.strip()) + "\n\n" + entry.answer.strip()
     if entry.source:
         label = urlparse(entry.source).netloc or entry.source
         body += "\n\n" + texts.SOURCE.format(label=label, url=entry.source)
@@ -72,8 +73,24 @@ async def ask(msg: IncomingMessage, services: Services, question: str) -> list[R
         vote_prefix = f"fb:e:{best.entry.id}" if log_id is None else f"fb:{log_id}"
         return answer_replies(best.entry, services, vote_prefix=vote_prefix)
     if result.decision is Decision.SUGGEST and result.suggestions:
-        return text(texts.SUGGEST, *column(button(c.entry.question, f"a:{c.entry.id}") for c in result.suggestions))
+        choices = column(button(c.entry.question, f"a:{c.entry.id}") for c in result.suggestions)
+        return text(texts.SUGGEST, *choices, [button(texts.BUTTON_NONE_OF_THESE, f"x:{log_id}")])
     return decline(result, services)
+
+
+async def none_of_these(msg: IncomingMessage, services: Services) -> list[Reply]:
+    """Handle ``x:<log-id>``: none of the suggestions fits. The question is kept for staff (as a 👎 on the
+    suggestion, which ``report unanswered`` lists as "not taken") and the citizen gets the ward's contact."""
+    target = (msg.button_data or "").partition(":")[2]
+    if not target.isdigit():
+        return invalid_button()
+    recorded = await services.records.record_feedback(
+        channel=msg.channel, external_id=msg.user_id, helpful=False, question_log_id=int(target)
+    )
+    if recorded is None:
+        return invalid_button()
+    message = texts.NONE_OF_THESE.format(contact=services.knowledge.kb.ward.contact_line())
+    return text(message, [button(texts.BUTTON_TOPICS, "m:root")])
 
 
 def decline(result: SearchResult, services: Services) -> list[Reply]:

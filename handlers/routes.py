@@ -87,6 +87,7 @@ STAFF_BUTTONS = frozenset({"tb"})
 BUTTONS: dict[str, Handler] = {
     "m": menu.navigate,
     "a": faq.answer_button,
+    "x": faq.none_of_these,
     "fb": feedback.vote,
     "del": privacy.confirm,
     "sub": subscriptions.choose,

@@ -49,6 +49,12 @@ RELATED_HINT = "Bạn cũng có thể xem các câu hỏi liên quan bên dướ
 BUTTON_HELPFUL = "👍 Hữu ích"
 BUTTON_NOT_HELPFUL = "👎 Chưa hữu ích"
 SUGGEST = "Mình chưa chắc đã hiểu đúng ý bạn. Có phải bạn muốn hỏi một trong những câu sau không?"
+ANSWER_HEADING = "📌 {question}"
+BUTTON_NONE_OF_THESE = "Không phải các câu trên"
+NONE_OF_THESE = (
+    "Cảm ơn bạn đã cho biết. Mình đã ghi lại câu hỏi để cán bộ bổ sung câu trả lời.\n\n"
+    "Bạn có thể liên hệ trực tiếp: {contact}."
+)
 DECLINE = (
     "Xin lỗi, hiện mình chưa có câu trả lời cho câu hỏi này. "
     "Câu hỏi của bạn đã được ghi lại để cán bộ bổ sung.\n\n"
@@ -193,7 +199,7 @@ STATS_UNANSWERED_CLOSEST = "   gần nhất với mục: {question}"
 STATS_HINT = "Danh sách đầy đủ: chạy `python -m bot report unanswered --since {days}d` trên máy chủ."
 STATS_USAGE = "Cách dùng: /thongke (7 ngày qua) hoặc /thongke 30 (số ngày, từ 1 đến {max_days})."
 
-# --- announcements: subscription choices, notices, staff broadcasting (issue 5) --------------------------
+# --- announcements: subscription choices, notices, staff broadcasting -----------------------------------
 SUBSCRIPTION_CHOICES = (
     "**Chủ đề bạn nhận:** {topics}\n**Khu vực:** {area}\n\n"
     "Bạn bấm vào chủ đề để bật/tắt, chọn khu vực (tổ dân phố/thôn) của mình, hoặc gõ /huydangky để ngừng nhận."
@@ -230,9 +236,7 @@ BUTTON_CONFIRM_SEND = "✅ Xác nhận gửi"
 BUTTON_CONFIRM_SCHEDULE = "✅ Xác nhận hẹn giờ"
 BUTTON_BACK_TO_PANEL = "« Quay lại"
 NOTICE_CONFIRM_NOW = "Gửi thông báo này ngay tới **{count}** người ({topic}, {area})? Bấm «Xác nhận gửi» để gửi."
-NOTICE_ASK_TIME = (
-    "Anh/chị gõ ngày giờ muốn gửi (giờ Việt Nam), dạng **ngày/tháng/năm giờ:phút**, ví dụ: {example}"
-)
+NOTICE_ASK_TIME = "Anh/chị gõ ngày giờ muốn gửi (giờ Việt Nam), dạng **ngày/tháng/năm giờ:phút**, ví dụ: {example}"
 NOTICE_BAD_TIME = "Chưa đọc được ngày giờ này. Anh/chị gõ lại theo dạng ngày/tháng/năm giờ:phút, ví dụ: {example}"
 NOTICE_PAST_TIME = "Thời điểm này đã qua. Anh/chị chọn một thời điểm trong tương lai nhé."
 NOTICE_CONFIRM_LATER = (
@@ -279,7 +283,7 @@ STAFF_NOT_FOUND = (
 STAFF_LIST = "**Cán bộ được gửi thông báo:**\n{items}"
 STAFF_LIST_EMPTY = "(chưa có ai ngoài quản trị khai báo trong cấu hình)"
 
-# --- Zalo OA (issue 6) ------------------------------------------------------------------------------
+# --- Zalo OA ------------------------------------------------------------------------------------------
 FOLLOW_GREETING = (
     "Cảm ơn bạn đã quan tâm Zalo OA của {ward}! Mình là **Trợ lý số**, luôn sẵn sàng giải đáp các câu hỏi "
     "thường gặp về thủ tục hành chính và dịch vụ công.\n\n"

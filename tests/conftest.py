@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,8 @@ from bot.storage.migrate import upgrade
 # The embedding model costs tens of milliseconds per question: tests run the engine lexically unless they pass a
 # model themselves (tests/kb/test_semantic.py).
 os.environ.setdefault("KB_SEMANTIC", "off")
+# Calibrations and embeddings are cached by content; tests keep theirs out of the user's cache folder.
+os.environ.setdefault("KB_EMBEDDING_CACHE", os.path.join(tempfile.gettempdir(), "tro-ly-so-tests"))
 
 CATEGORY_VNEID = """\
 category: vneid

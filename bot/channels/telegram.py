@@ -72,7 +72,7 @@ CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64  # bytes, a Bot API limit
 ALLOWED_UPDATES = ["message", "callback_query"]  # the update types the bot handles
 
-# INTERFACE §4; descriptions are what citizens see in Telegram's command menu.
+# The chat commands; descriptions are what citizens see in Telegram's command menu.
 PUBLIC_COMMANDS = texts.COMMAND_MENU
 STAFF_COMMANDS = texts.STAFF_COMMAND_MENU
 

@@ -1,4 +1,4 @@
-"""``ask`` and ``kb check``: the knowledge engine from the shell (INTERFACE §2)."""
+"""``ask`` and ``kb check``: the knowledge engine from the shell."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bot.settings import Settings
 
 
 def result_json(result: SearchResult) -> str:
-    """One JSON line per INTERFACE §2."""
+    """One JSON line: query, answered, id, score, candidates."""
     best = result.best
     return json.dumps(
         {

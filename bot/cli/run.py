@@ -1,4 +1,4 @@
-"""``run``: start the bot (INTERFACE §2)."""
+"""``run``: start the bot."""
 
 from __future__ import annotations
 

@@ -14,27 +14,29 @@ The answer threshold is the lowest confidence at which the generic negatives are
 answerable: a swap does not always hit the key object): rates the project promises, not scores tuned on any
 knowledge. Held-out phrases that retrieve a sibling entry are not counted against a threshold: staff-written
 variants often fit a neighbouring entry as well, which is what suggestions are for. The suggestion threshold
-maximizes the gap between the positives and the negatives it lets through. Nothing is learned from citizens'
+still offers 95% of the held-out questions whose best candidate is right. Nothing is learned from citizens'
 questions, so the same code adapts to any ward's base.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import yaml
 
 from bot.kb.models import Category, Entry, KnowledgeBase
 from bot.kb.normalize import fold
 
 if TYPE_CHECKING:
-    from bot.kb.search import SearchIndex
+    from bot.kb.search import Ranked, SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,13 @@ NEAR_MISS_MAX_WORDS = 8  # in a longer phrase one swapped object leaves the ques
 MAX_HOLDOUT_INDEX = 1500  # entries in the held-out index of a large base (a sample keeps reloads fast)
 THRESHOLD_RANGE = (0.15, 0.97)  # a calibration that lands outside this range is clamped into it
 FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per unit of cosine gap
-SHIPPED = (0.6, 0.2)  # used when a base is too small to calibrate (fewer than two entries)
+SHIPPED = (0.6, 0.2)
+SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
+REFIT_ACCEPTANCE = True
+CACHE_VERSION = 3  # bump when the calibration method changes
+ACCEPT_FIT_STEPS = 1500
+ACCEPT_FIT_RATE = 0.5
+ACCEPT_PRIOR_PULL = 0.01  # used when a base is too small to calibrate (fewer than two entries)
 
 
 @dataclass(frozen=True)
@@ -141,11 +149,68 @@ def _near_misses(index: SearchIndex, words: Callable[[str], list[str]]) -> list[
     return out
 
 
+def _cache_key(index: SearchIndex) -> str:
+    """What a calibration depends on: the entries' text, the lexicon, the engine's weights and the model."""
+    from bot.kb import search
+
+    digest = hashlib.sha256()
+    parts: list[object] = [
+        CACHE_VERSION, search.RANK_WEIGHTS, search.ACCEPT_WEIGHTS, index.semantic is not None, bank(),
+        sorted(index.kb.abbreviations.items()), index.kb.synonyms,
+    ]  # fmt: skip
+    for part in parts:
+        digest.update(repr(part).encode())
+    for e in index.entries:
+        digest.update(repr((e.id, e.category, e.question, e.variants, e.tags, e.answer)).encode())
+    return digest.hexdigest()[:32]
+
+
+def _cached(key: str) -> tuple[Calibration, tuple[float, ...] | None] | None:
+    from bot.kb.semantic import cache_dir
+
+    try:
+        data = json.loads((cache_dir() / f"calibration-{key}.json").read_text("utf-8"))
+        weights = data.pop("accept_weights")
+        return Calibration(**data), (tuple(weights) if weights else None)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _store(key: str, result: Calibration, weights: tuple[float, ...] | None) -> None:
+    from bot.kb.semantic import cache_dir
+
+    path = cache_dir() / f"calibration-{key}.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**asdict(result), "accept_weights": weights}), "utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("calibration not cached: %s", exc)
+
+
 def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]) -> Calibration:
-    """Choose the thresholds for ``index`` from its own knowledge base; ``build`` makes an uncalibrated index."""
+    """Choose the thresholds for ``index`` from its own knowledge base; ``build`` makes an uncalibrated index.
+    The result is cached by the base's content (with the fitted weights), so an unchanged base loads at once."""
     kb = index.kb
     if len(kb.entries) < 2:
         return Calibration(*SHIPPED)
+    key = _cache_key(index)
+    cached = _cached(key)
+    if cached is not None:
+        result, index.accept_weights = cached
+        index.fusion_weight = result.fusion_weight
+        log.info("knowledge base %s (cached)", result.summary())
+        return result
+    result = _calibrate(index, build)
+    _store(key, result, index.accept_weights)
+    return result
+
+
+def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]) -> Calibration:
+    from bot.kb.search import accept_probability, fuse  # the search module imports this one
+
+    kb = index.kb
     holdout_kb, held = _holdout(kb)
     holdout = build(holdout_kb)
     contexts: list[str] = bank()["contexts"]
@@ -156,16 +221,31 @@ def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex])
     ]
     phrases = [fold(p) for e in kb.entries for p in (e.question, *e.variants)]
     generic = [q for q in bank()["out_of_scope"] if fold(q) not in phrases]
+    generic += [fold(q) for q in generic]
     near_texts = _near_misses(index, index.words)
     if index.semantic is not None:
         index.prepare_queries([*(f for _, f in forms), *generic, *near_texts])
-        index.fusion_weight = holdout.fusion_weight = _fusion_weight(holdout, forms)
-    positives: list[tuple[float, bool]] = []
-    for entry, form in forms:
-        score, top = holdout.confidence_of(form)
-        positives.append((score, top == entry.id))
-    negatives = [index.confidence_of(q)[0] for q in (*generic, *(fold(q) for q in generic))]
-    near = [index.confidence_of(q)[0] for q in near_texts]
+        # With the largest weight ``rank`` computes the semantic gaps wherever any weight could change the winner;
+        # each weight is then tried on them.
+        index.fusion_weight = holdout.fusion_weight = max(FUSION_WEIGHTS)
+    # Each calibration question is ranked once; fusion weights and acceptance weights are fitted on the lists.
+    pos_lists = [(entry.id, holdout.rank(form)) for entry, form in forms]
+    neg_lists = [index.rank(q) for q in generic]
+    near_lists = [index.rank(q) for q in near_texts]
+    if index.semantic is not None:
+        weight = _fusion_weight(holdout, pos_lists)
+        index.fusion_weight = holdout.fusion_weight = weight
+        pos_lists = [(i, fuse(r, weight)) for i, r in pos_lists]
+        neg_lists = [fuse(r, weight) for r in neg_lists]
+        near_lists = [fuse(r, weight) for r in near_lists]
+    labelled = [(r, holdout.entries[r[0].index].id == i) for i, r in pos_lists if r]
+    negatives_ranked = [r for r in (*neg_lists, *near_lists) if r]
+    if REFIT_ACCEPTANCE:
+        index.accept_weights = holdout.accept_weights = _fit_acceptance(labelled, negatives_ranked)
+    weights = index.accept_weights
+    positives = [(accept_probability(r, 0, weights), ok) for r, ok in labelled]
+    negatives = [accept_probability(r, 0, weights) if r else 0.0 for r in neg_lists]
+    near = [accept_probability(r, 0, weights) if r else 0.0 for r in near_lists]
     if not positives or not negatives:
         return Calibration(*SHIPPED)
     answer_at = _answer_threshold(positives, negatives, near)
@@ -180,12 +260,10 @@ def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex])
     return result
 
 
-def _fusion_weight(holdout: SearchIndex, forms: Sequence[tuple[Entry, str]]) -> float:
+def _fusion_weight(holdout: SearchIndex, ranked: Sequence[tuple[str, Sequence[Ranked]]]) -> float:
     """The weight of the semantic signal that ranks the held-out questions best (the smallest among ties)."""
-    from bot.kb.search import fuse  # the search module imports this one
+    from bot.kb.search import fuse
 
-    holdout.fusion_weight = 1.0  # any positive weight makes ``rank`` compute the semantic gaps
-    ranked = [(entry.id, holdout.rank(form)) for entry, form in forms]
     best_w, best_hits = 0.0, -1
     for w in FUSION_WEIGHTS:
         hits = 0
@@ -195,6 +273,33 @@ def _fusion_weight(holdout: SearchIndex, forms: Sequence[tuple[Entry, str]]) -> 
         if hits > best_hits:
             best_w, best_hits = w, hits
     return best_w
+
+
+def _fit_acceptance(
+    labelled: Sequence[tuple[Sequence[Ranked], bool]], negatives: Sequence[Sequence[Ranked]]
+) -> tuple[float, ...]:
+    """Acceptance weights for this base: a class-balanced logistic regression over the shipped features, the
+    held-out questions' best candidates as examples (right or not) and the negatives' as wrong ones. Each weight
+    keeps the sign its feature's meaning requires, and is pulled toward the shipped weight."""
+    from bot.kb.search import ACCEPT_SIGNS, ACCEPT_WEIGHTS, accept_features
+
+    rows = [accept_features(r, 0) for r, _ in labelled] + [accept_features(r, 0) for r in negatives]
+    labels = [float(ok) for _, ok in labelled] + [0.0] * len(negatives)
+    y = np.array(labels)
+    if len(rows) < 20 or y.sum() < 5 or (1 - y).sum() < 5:
+        return tuple(ACCEPT_WEIGHTS)
+    x = np.array(rows)
+    prior = np.array(ACCEPT_WEIGHTS, dtype=float)
+    w = prior.copy()
+    pos, neg = float(y.sum()), float(len(y) - y.sum())
+    sample = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * neg))
+    signs = np.array(ACCEPT_SIGNS)
+    for _ in range(ACCEPT_FIT_STEPS):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
+        grad = x.T @ ((p - y) * sample) / len(y) + ACCEPT_PRIOR_PULL * (w - prior)
+        w -= ACCEPT_FIT_RATE * grad
+        w[(signs != 0) & (w * signs < 0)] = 0.0
+    return tuple(float(v) for v in w)
 
 
 def _answer_threshold(
@@ -214,15 +319,12 @@ def _answer_threshold(
 
 
 def _suggest_threshold(positives: Sequence[tuple[float, bool]], negatives: Sequence[float], answer_at: float) -> float:
-    """The threshold that best separates positives from negatives (Youden's J), no higher than ``answer_at``."""
+    """The highest threshold that still offers ``SUGGEST_KEEPS`` of the held-out questions whose best candidate
+    is right, no higher than ``answer_at``: a suggestion always has a way out ("Không phải các câu trên"), so
+    offering one to an out-of-scope question costs little, and declining a right candidate strands a citizen."""
+    right = sorted(s for s, ok in positives if ok)
     low = THRESHOLD_RANGE[0] / 2
-    best_t, best_j = low, -1.0
-    for t in sorted({round(s, 4) for s, _ in positives} | {round(s, 4) for s in negatives}):
-        if t < low or t > answer_at:
-            continue
-        j = sum(1 for s, _ in positives if s >= t) / len(positives) - sum(1 for s in negatives if s >= t) / len(
-            negatives
-        )
-        if j > best_j:
-            best_t, best_j = t, j
-    return best_t
+    if not right:
+        return max(low, min(answer_at, SHIPPED[1]))
+    t = right[int((1 - SUGGEST_KEEPS) * len(right))]
+    return max(low, min(answer_at, t))

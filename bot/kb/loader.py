@@ -1,9 +1,9 @@
 """Load and validate knowledge files into a :class:`KnowledgeBase`, reporting every problem as ``file:line``.
 
-Topic files (``*.yaml``) follow INTERFACE §1. Files whose name starts with ``_`` are configuration: the ward's
-contacts (``_ward.yaml``), extra abbreviations and synonyms (``_synonyms.yaml``), and any file registered with
-:func:`register_config_file` (announcement topics, planned announcements). Messages are written for ward
-staff: Vietnamese first, with the English wording in brackets.
+Topic files (``*.yaml``) follow the knowledge schema (README). Files whose name starts with ``_`` are
+configuration: the ward's contacts (``_ward.yaml``), extra abbreviations and synonyms (``_synonyms.yaml``), and
+any file registered with :func:`register_config_file` (announcement topics, planned announcements). Messages
+are written for ward staff: Vietnamese first, with the English wording in brackets.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ typed *with* diacritics must agree with the rule's own diacritics (``chở`` is 
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,9 +20,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from itertools import product
+from pathlib import Path
 
 import yaml
-from underthesea import text_normalize
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff"))
 _URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.IGNORECASE)
@@ -29,6 +30,7 @@ _NON_WORD = re.compile(r"[^\w]+|_")
 _QUI = re.compile(r"\bqu([íìỉĩị])(?=\s|$)")
 _QUI_MAP = {"í": "ý", "ì": "ỳ", "ỉ": "ỷ", "ĩ": "ỹ", "ị": "ỵ"}
 MAX_ALTERNATIVES = 4
+_LEADING_NUMBER = re.compile(r"(\d+)(?=[^\W\d_])")
 
 
 def _build_fold_table() -> dict[int, str]:
@@ -53,11 +55,50 @@ def strip_accents(text: str) -> str:
     return _COMBINING.sub("", text.translate(_FOLD_TABLE))
 
 
+@lru_cache(maxsize=1)
+def _underthesea_rules() -> tuple[dict[str, str], dict[str, str]] | None:
+    """underthesea's text-normalization rules (character map, token map), read from its data file.
+
+    Importing ``underthesea`` itself runs its package init, which loads every pipeline (+0.5 s, +90 MiB) though
+    only these two tables are used; the file is found without executing the package."""
+    spec = importlib.util.find_spec("underthesea")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "pipeline" / "text_normalize"
+    files = sorted(folder.glob("tn_rules_*.bin"))
+    if not files:
+        return None
+    import joblib  # type: ignore[import-untyped]  # what underthesea stores its rules with
+
+    data = joblib.load(files[-1])
+    return dict(data["character"]), dict(data["token"])
+
+
+def _token_normalize(word: str) -> str:
+    """underthesea's ``text_normalize`` for one word (same rules, same order; its tokenizer splits a leading
+    number from the letters after it: ``50.000đ`` → ``50 000 đ``, ``13h30`` → ``13 h30``)."""
+    split = _LEADING_NUMBER.match(word)
+    if split is not None:
+        return f"{split.group(1)} {_token_normalize(word[split.end() :])}"
+    rules = _underthesea_rules()
+    if rules is None:  # an underthesea without the data file: use its own function
+        from underthesea import text_normalize
+
+        return str(text_normalize(word))
+    if len(word) > 6:
+        return word
+    characters, tokens = rules
+    word = unicodedata.normalize("NFC", word)
+    for odd, standard in characters.items():
+        word = word.replace(odd, standard)
+    return tokens.get(word, word)
+
+
 @lru_cache(maxsize=200_000)
 def _normalize_word(word: str) -> str:
-    # underthesea moves tone marks to the new-style place (hoà → hòa, thuỷ → thủy) and repairs misplaced ones
-    # (thuờng → thường, khỏan → khoản); words repeat a lot, so each is normalized once.
-    word = text_normalize(word)
+    # underthesea's rules move tone marks to the new-style place (hoà → hòa, thuỷ → thủy) and repair misplaced
+    # ones (thuờng → thường, khỏan → khoản); words repeat a lot, so each is normalized once.
+    word = _token_normalize(word)
     return _QUI.sub(lambda m: "qu" + _QUI_MAP[m.group(1)], word)
 
 

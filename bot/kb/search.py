@@ -15,10 +15,12 @@ context around it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -48,6 +50,7 @@ ACCENT_MISMATCH_CREDIT = 0.5  # a word typed with other diacritics than the entr
 CONTEXT_CLAUSE_WEIGHT = 0.4  # words outside the question-bearing clause of a long message
 LONG_MESSAGE_TOKENS = 14
 SEMANTIC_PHRASES = 6  # an entry's question and first variants are embedded; more add little and cost load time
+SEMANTIC_MAX_GAP = 0.12  # cosine gaps between candidates beyond this are not seen: a larger lexical lead stands
 SEMANTIC_CANDIDATES = 8  # entries the embedding adds to the lexical candidates
 DIACRITIC_SHARE_FULL = 0.5  # share of words with marks at which a question counts as typed with diacritics
 _CLAUSE_SPLIT = re.compile(r"[.!?;:\n]+|,\s+(?=\S+\s+\S+\s+\S+)")
@@ -81,10 +84,10 @@ RANK_WEIGHTS = (
 )
 ACCEPT_FEATURES = (
     "share×cov", "lead×cov", "q_cov", "union_cov", "doc_cov", "accents", "char_cov", "bm25_norm",
-    "max_unmatched", "oov_mass", "bias",
+    "max_unmatched", "oov_mass", "sem_lead", "bias",
 )  # fmt: skip
 # The sign each acceptance weight must keep, so that the model transfers to knowledge bases it was not fitted on.
-ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 0)
+ACCEPT_SIGNS = (1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 1, 0)
 ACCEPT_WEIGHTS = (
     2.534,
     0.112,
@@ -95,6 +98,7 @@ ACCEPT_WEIGHTS = (
     9.319,
     1.048,
     -0.387,
+    0.000,
     0.000,
     -5.345,
 )
@@ -300,10 +304,13 @@ class SearchIndex:
         self._entry_entities = [self._entities(" ".join((e.question, *e.variants, *e.tags))) for e in self.entries]
         self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
         self.fusion_weight = 0.0  # chosen by calibration; 0 ranks lexically
+        self.accept_weights: tuple[float, ...] | None = None  # fitted by calibration; None: the shipped ones
         self._embed_entries()
         self.calibration = Calibration(*SHIPPED)
+        self.calibrated = threading.Event()  # set once this index has its own calibration
         if calibrate:
             self.recalibrate()
+            self.calibrated.set()
 
     def _topic_table(self, match_tf: list[dict[str, float]]) -> dict[str, np.ndarray]:
         """P(category | word) for every word of the questions, variants and tags, smoothed toward the prior."""
@@ -389,6 +396,26 @@ class SearchIndex:
         self.calibration = fit_calibration(self, build)
         return self.calibration
 
+    def adopt_calibration(self, other: SearchIndex) -> None:
+        """Use ``other``'s calibration until this index has its own (a reload keeps answering meanwhile)."""
+        self.calibration, self.fusion_weight, self.accept_weights = (
+            other.calibration,
+            other.fusion_weight,
+            other.accept_weights,
+        )
+
+    def recalibrate_live(self) -> None:
+        """Recalibrate while this index serves searches: the fitting runs on a shallow twin (calibration changes
+        the weights it tries), and the result is swapped in at the end."""
+        twin = copy.copy(self)
+        try:
+            twin.recalibrate()
+        except Exception:  # the previous calibration stays; searching must not stop
+            log.exception("knowledge base calibration failed; the previous thresholds stay")
+            return
+        self.adopt_calibration(twin)
+        self.calibrated.set()
+
     def prepare_queries(self, texts: Sequence[str]) -> None:
         """Embed questions ahead (cached on disk), so that searching them later costs no model time."""
         if self.semantic is not None:
@@ -418,7 +445,7 @@ class SearchIndex:
         ranked = self.rank(text)
         if not ranked:
             return 0.0, None
-        return accept_probability(ranked, 0), self.entries[ranked[0].index].id
+        return accept_probability(ranked, 0, self.accept_weights), self.entries[ranked[0].index].id
 
     # ----------------------------------------------------------------------------------------- query side
 
@@ -605,6 +632,23 @@ class SearchIndex:
             f.insert(len(f) - 1, distinct)
         return features
 
+    def _lexical(
+        self,
+        typed_with_diacritics: bool,
+        readings: Sequence[tuple[tuple[str, ...], tuple[str, ...]]],
+        clause_weights: dict[str, float],
+        extra: Sequence[int],
+    ) -> dict[int, Ranked]:
+        """The lexical candidates (plus ``extra``) with their features, the best reading for each."""
+        best: dict[int, Ranked] = {}
+        for tokens, stripped in readings:
+            q = self._query(tokens, stripped, typed_with_diacritics, clause_weights)
+            for i, f in self._candidates(q, extra).items():
+                score = _dot(RANK_WEIGHTS, f)
+                if i not in best or score > best[i].lexical:
+                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, lexical=score)
+        return best
+
     def rank(self, text: str) -> list[Ranked]:
         """Every candidate for ``text`` with its ranking score and features, best first, over all readings."""
         if not isinstance(text, str) or not self.entries:
@@ -616,27 +660,24 @@ class SearchIndex:
         clause_weights = self._clause_weights(text)
         readings = [(norm.tokens, norm.stripped)]
         readings += [(alt, tuple(strip_accents(t) for t in alt)) for alt in norm.alternatives]
+        best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, ())
         share = self._semantic_share(norm.text) if self.semantic is not None and self.fusion_weight > 0 else 0.0
-        query_vector = self.semantic.embed_query(norm.text) if self.semantic is not None and share > 0 else None
-        extra: list[int] = []
-        if query_vector is not None:
-            centroid_scores = self._sem_centroids @ query_vector
-            k = min(SEMANTIC_CANDIDATES, len(self.entries))
-            extra = [int(i) for i in np.argpartition(-centroid_scores, k - 1)[:k]]
-        best: dict[int, Ranked] = {}
-        for tokens, stripped in readings:
-            q = self._query(tokens, stripped, norm.typed_with_diacritics, clause_weights)
-            for i, f in self._candidates(q, extra).items():
-                score = _dot(RANK_WEIGHTS, f)
-                if i not in best or score > best[i].lexical:
-                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, lexical=score)
         ranked = list(best.values())
-        if query_vector is not None and ranked:
-            cosines = {
-                r.index: float((self._sem_rows[r.index].astype(np.float32) @ query_vector).max()) for r in ranked
-            }
-            top = max(cosines.values())
-            ranked = [replace(r, semantic=cosines[r.index] - top, share=share) for r in ranked]
+        if self.semantic is None or share <= 0 or not ranked:
+            return fuse(ranked, self.fusion_weight)
+        scores = sorted((r.lexical for r in ranked), reverse=True)
+        if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
+            return fuse(ranked, self.fusion_weight)  # no cosine gap could change the winner: skip the model
+        query_vector = self.semantic.embed_query(norm.text)
+        centroid_scores = self._sem_centroids @ query_vector
+        k = min(SEMANTIC_CANDIDATES, len(self.entries))
+        extra = [int(i) for i in np.argpartition(-centroid_scores, k - 1)[:k]]
+        if any(i not in best for i in extra):
+            best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, extra)
+        ranked = list(best.values())
+        cosines = {r.index: float((self._sem_rows[r.index].astype(np.float32) @ query_vector).max()) for r in ranked}
+        top = max(cosines.values())
+        ranked = [replace(r, semantic=cosines[r.index] - top, share=share) for r in ranked]
         return fuse(ranked, self.fusion_weight)
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
@@ -649,7 +690,7 @@ class SearchIndex:
         candidates: list[Candidate] = []
         ceiling = 1.0
         for k, r in enumerate(ranked[:limit]):
-            confidence = min(ceiling, accept_probability(ranked, k))
+            confidence = min(ceiling, accept_probability(ranked, k, self.accept_weights))
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
         decision = self._decide(candidates)
@@ -709,13 +750,17 @@ def accept_features(ranked: Sequence[Ranked], k: int) -> list[float]:
         min(1.5, named["bm25_norm"]),
         r.max_unmatched,
         r.oov_mass,
+        # How far the embedding prefers this candidate to the others, as far as it is trusted for the question.
+        max(-1.0, min(1.0, 10 * (r.semantic - max((x.semantic for j, x in enumerate(ranked) if j != k), default=0.0))))
+        * r.share,
         1.0,
     ]
 
 
-def accept_probability(ranked: Sequence[Ranked], k: int) -> float:
-    """Calibrated probability that candidate ``k`` is the right answer, in [0, 1]."""
-    return _sigmoid(_dot(ACCEPT_WEIGHTS, accept_features(ranked, k)))
+def accept_probability(ranked: Sequence[Ranked], k: int, weights: Sequence[float] | None = None) -> float:
+    """Calibrated probability that candidate ``k`` is the right answer, in [0, 1]; ``weights`` are an index's
+    own acceptance weights (fitted by its calibration), else the shipped ones."""
+    return _sigmoid(_dot(ACCEPT_WEIGHTS if weights is None else weights, accept_features(ranked, k)))
 
 
 def _dot(weights: Sequence[float], values: Sequence[float]) -> float:

@@ -202,12 +202,18 @@ class KnowledgeStore:
             log.warning("could not save the knowledge snapshot in %s: %s", target, exc)
 
     @staticmethod
-    def _load(path: Path) -> _Loaded:
+    def _load(path: Path, previous: SearchIndex | None = None) -> _Loaded:
+        """Load and index; on a reload the new index starts with the live one's calibration and recalibrates in a
+        background thread, so an edit goes live in about the time the index takes to build."""
         fingerprint = _fingerprint(path)
         result = load_knowledge(path)
         if result.kb is None:
             raise KnowledgeLoadError(result.problems)
-        return _Loaded(result.kb, SearchIndex(result.kb), result, dt.datetime.now(dt.UTC), fingerprint)
+        index = SearchIndex(result.kb, calibrate=previous is None)
+        if previous is not None:
+            index.adopt_calibration(previous)
+            threading.Thread(target=index.recalibrate_live, name="kb-calibration", daemon=True).start()
+        return _Loaded(result.kb, index, result, dt.datetime.now(dt.UTC), fingerprint)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -256,7 +262,7 @@ class KnowledgeStore:
         """
         with self._lock:
             try:
-                loaded = self._load(self.path)
+                loaded = self._load(self.path, self._live.index)
             except KnowledgeLoadError as exc:
                 for problem in exc.problems:
                     if problem.severity is Severity.ERROR:

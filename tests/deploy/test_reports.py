@@ -222,3 +222,18 @@ def test_subscribers_count_ignores_blocked_users(sqlite_sessions: sessionmaker[S
     with sqlite_sessions() as s:
         report = reports.usage_report(session=s, since=NOW - dt.timedelta(days=1), until=NOW)
     assert report.active_subscribers == 2 and report.questions == 0 and report.answer_rate == 0.0
+
+
+def test_suggestions_turned_down_are_reported_as_their_own_kind(
+    sqlite_sessions: sessionmaker[Session], kb_dir: Path
+) -> None:
+    with sqlite_sessions.begin() as s:
+        ask(s, "h", "trợ cấp người cao tuổi", at=NOW - dt.timedelta(hours=1), decision="suggest", vote=False)
+        ask(s, "i", "tro cap nguoi cao tuoi", at=NOW - dt.timedelta(hours=2), decision="suggest", vote=False)
+        ask(s, "j", "mở tài khoản ngân hàng", at=NOW - dt.timedelta(hours=1), decision="decline")
+    groups = reports.unanswered_report(
+        sessionmaker=sqlite_sessions, index=KnowledgeStore.open(kb_dir).index, since=NOW - dt.timedelta(days=7)
+    )
+    [turned_down] = [g for g in groups if g.not_taken]
+    assert (turned_down.count, turned_down.not_taken, turned_down.disliked) == (2, 2, 0)
+    assert "2 không chọn gợi ý nào" in reports.format_unanswered(groups, window="7 ngày")

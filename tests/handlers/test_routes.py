@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
+from bot import reports
 from bot.kb.result import Decision
 from bot.messages import IncomingMessage, Reply
 from bot.services import Services
@@ -181,11 +183,30 @@ def query_with(services: Services, decision: Decision, queries: tuple[str, ...])
 async def test_suggest_offers_candidates(services: Services) -> None:
     reply = one(await send(services, query_with(services, Decision.SUGGEST, AMBIGUOUS)))
     assert reply.text == texts.SUGGEST
-    choices = data_buttons([reply])
+    *choices, none = data_buttons([reply])
     assert 1 <= len(choices) <= 3 and all(d.startswith("a:") for d in choices)
+    assert none == f"x:{logs(services)[0].id}"  # "Không phải các câu trên" always ends the list
     assert logs(services)[0].decision == "suggest"
     picked = one(await send(services, "1"))
-    assert services.knowledge.kb.entry(choices[0][2:]).answer.strip() in picked.text  # type: ignore[union-attr]
+    entry = services.knowledge.kb.entry(choices[0][2:])
+    assert entry is not None
+    assert picked.text.startswith(texts.ANSWER_HEADING.format(question=entry.question))
+    assert entry.answer.strip() in picked.text
+
+
+async def test_none_of_the_suggestions_gives_contact_and_keeps_the_question(services: Services) -> None:
+    question = query_with(services, Decision.SUGGEST, AMBIGUOUS)
+    reply = one(await send(services, question))
+    none = data_buttons([reply])[-1]
+    assert reply.buttons[-1][0].label == texts.BUTTON_NONE_OF_THESE
+    answer = one(await send(services, str(len(data_buttons([reply])))))  # typed number of the last button
+    assert services.knowledge.kb.ward.contact_line() in answer.text
+    with services.sessions() as s:
+        groups = reports.group_unanswered(
+            reports.collect_unanswered(session=s, since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        )
+    assert [(g.representative, g.not_taken) for g in groups] == [(question, 1)]
+    assert none.startswith("x:")
 
 
 async def test_decline_gives_contact_and_is_logged_for_staff(services: Services) -> None:

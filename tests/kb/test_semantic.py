@@ -55,7 +55,7 @@ def test_reload_embeds_only_the_changed_entry(encoder: semantic.Encoder, write_k
     assert edited is not None
     index = SearchIndex(edited, semantic=model, calibrate=False)
     assert model.embedded - before == 1
-    index.fusion_weight = 20.0
+    index.fusion_weight = 1000.0  # so large that the model must run for any lexical lead
     ranked = index.rank("tôi quên mật khẩu ứng dụng định danh")
     assert ranked and any(r.semantic < 0 for r in ranked)  # the signal ran and scored the candidates
 
@@ -84,3 +84,16 @@ def test_engine_falls_back_when_the_model_cannot_load(
     with caplog.at_level("WARNING"):
         assert semantic.shared_model() is None
     assert "ranks lexically" in caplog.text
+
+
+@pytest.mark.slow
+def test_model_runs_only_where_it_can_change_the_winner(encoder: semantic.Encoder, write_kb: WriteKb) -> None:
+    model = semantic.SemanticModel(encoder, None)
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=model, calibrate=False)
+    index.fusion_weight = 0.01  # no cosine gap at this weight can overturn a lexical lead
+    before = model.embedded
+    ranked = index.rank("tích hợp giấy phép lái xe vào VNeID")
+    assert model.embedded == before
+    assert ranked and all(r.semantic == 0.0 for r in ranked)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.kb.problems import KnowledgeLoadError
+from bot.kb.search import SearchIndex
 from bot.kb.store import KnowledgeStore, ReloadOutcome
 from tests.kb.conftest import TOPIC_VNEID
 
@@ -42,6 +43,20 @@ def test_reload_picks_up_an_edit(write_kb: WriteKb) -> None:
     outcome = store.reload()
     assert outcome.ok and outcome.entry_count == 6
     assert store.search("đổi số điện thoại vneid").best.entry.id == "vneid-doi-so-dien-thoai"  # type: ignore[union-attr]
+
+
+def test_reload_keeps_the_live_calibration_until_the_new_base_has_its_own(write_kb: WriteKb) -> None:
+    folder = write_kb()
+    store = KnowledgeStore.open(folder)
+    before = store.index.calibration
+    assert before.fitted and store.index.calibrated.is_set()
+    (folder / "vneid.yaml").write_text(TOPIC_VNEID + NEW_ENTRY, encoding="utf-8")
+    assert store.reload().ok
+    index = store.index
+    assert index.calibrated.wait(120), "the background calibration did not finish"
+    assert index.calibration.fitted
+    assert index.calibration == SearchIndex(store.kb).calibration  # the new base's own, as a fresh load gets
+    assert index.search("đổi số điện thoại vneid").best.entry.id == "vneid-doi-so-dien-thoai"  # type: ignore[union-attr]
 
 
 def test_broken_edit_keeps_the_previous_base_live(write_kb: WriteKb) -> None:
