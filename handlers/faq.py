@@ -80,7 +80,8 @@ async def ask(msg: IncomingMessage, services: Services, question: str) -> list[R
 
 async def none_of_these(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Handle ``x:<log-id>``: none of the suggestions fits. The question is kept for staff (as a 👎 on the
-    suggestion, which ``report unanswered`` lists as "not taken") and the citizen gets the ward's contact."""
+    suggestion, which ``report unanswered`` lists as "not taken"); the citizen gets the ward's contact and, when a
+    staff group is set, the offer to pass the question to staff."""
     target = (msg.button_data or "").partition(":")[2]
     if not target.isdigit():
         return invalid_button()
@@ -90,7 +91,8 @@ async def none_of_these(msg: IncomingMessage, services: Services) -> list[Reply]
     if recorded is None:
         return invalid_button()
     message = texts.NONE_OF_THESE.format(contact=services.knowledge.kb.ward.contact_line())
-    return text(message, [button(texts.BUTTON_TOPICS, "m:root")])
+    staff = [button(texts.BUTTON_ASK_STAFF, "hc:ask")] if services.handoff.available else []
+    return text(message, staff, [button(texts.BUTTON_TOPICS, "m:root")])
 
 
 def decline(result: SearchResult, services: Services) -> list[Reply]:

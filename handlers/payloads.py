@@ -51,6 +51,7 @@ SHAPES: dict[str, tuple[tuple[Field, ...], ...]] = {
     "tb": (
         ("t", SLUG_OR_ALL), ("a", SLUG_OR_ALL), ("now",), ("later",), ("go",), ("back",), ("x",), ("c", INT),
     ),
+    "x": ((INT,),),
     "hc": (("ask",), ("c", INT), ("kb", INT)),
     "pa": (("t", SLUG), ("skip",), ("ok",), ("no",), ("as", INT), ("cl", INT)),
 }
