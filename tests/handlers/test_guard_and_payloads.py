@@ -23,7 +23,7 @@ async def send(services: Services, text: str | None = None, *, data: str | None 
 def test_pack_and_unpack_check_every_shape() -> None:
     assert pack("m", "cat", "vneid", 2) == "m:cat:vneid:2"
     assert unpack("fb:123:1") is not None and unpack("fb:e:vneid-la-gi:0") is not None
-    for forged in ("fb:99999999999:1", "m:cat:vneid:²", "m:cat:VNEID", "a:", "fb:1:2", "tb:go:1", "x:1",
+    for forged in ("fb:99999999999:1", "m:cat:vneid:²", "m:cat:VNEID", "a:", "fb:1:2", "tb:go:1", "zz:1", "x:abc",
                    "del:yes:" + "a" * 60, "m:root:", "sub:t:chung\u0000"):
         assert unpack(forged) is None, forged
     with pytest.raises(ValueError):
