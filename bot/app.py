@@ -198,10 +198,12 @@ async def serve(
             gateways[channel.name] = channel.gateway
             for secret in channel.secrets():
                 register_secret(secret)
-        routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route()]
+        token = settings.http_metrics_token.get_secret_value() if settings.http_metrics_token else None
+        routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route(token)]
         for channel in channels:
             routes.extend(channel.routes())
-        server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
+        app = build_http_app(routes, max_body_bytes=settings.http_max_body_bytes)
+        server = HttpServer(app, host=host, port=settings.http_port)
         watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
         for channel in channels:
             started.append(channel)
