@@ -74,8 +74,13 @@ def services_health(services: Any) -> Any:
         except Exception:
             log.exception("knowledge base health check failed")
             entries = None
-        details = {"database": db_ok, "knowledge_loaded": entries is not None, "knowledge_entries": entries or 0}
-        return db_ok and entries is not None, details
+        details: dict[str, Any] = {
+            "database": db_ok, "knowledge_loaded": entries is not None, "knowledge_entries": entries or 0
+        }  # fmt: skip
+        problems = services.health.problems() if hasattr(services, "health") else {}
+        if problems:
+            details["problems"] = problems  # e.g. {"storage": "database writes fail: database or disk is full"}
+        return db_ok and entries is not None and not problems, details
 
     return check
 
@@ -138,6 +143,19 @@ def staff_alerter(settings: Settings, services: Any, gateways: Mapping[str, Gate
     return alert_staff
 
 
+def health_alerter(alert_staff: Any) -> Any:
+    """The :class:`~bot.health.Health` alert: a failing component, worded for staff."""
+    from handlers import texts
+
+    async def alert(component: str, reason: str) -> None:
+        if component == "storage":
+            await alert_staff(texts.ALERT_STORAGE.format(reason=reason))
+        else:
+            await alert_staff(texts.ALERT_COMPONENT.format(component=component, reason=reason))
+
+    return alert
+
+
 def routing(services: Any, handle: Any = None) -> Handle:
     """The host's ``handle(msg)``: ``handlers.routes.handle`` (or a replacement taking ``(msg, services)``)."""
     if handle is None:
@@ -191,6 +209,7 @@ async def serve(
         if not outcome.ok:
             await alert_staff(reload_report(outcome))
 
+    services.health.set_alert(health_alerter(alert_staff))
     try:
         for spec in configured_channels(settings, only):
             channel = spec.build(settings, channel_host)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import bot.broadcast.planned  # noqa: F401  (registers the announcement configuration files)
 from bot.broadcast.service import BroadcastService, recipient_channels
+from bot.health import Health
 from bot.kb.store import KnowledgeStore
 from bot.settings import Settings
 from bot.storage.conversations import ConversationRecords
@@ -113,12 +114,13 @@ class Services:
     flood: FloodLimiter = field(default_factory=FloodLimiter)
     choices: ChoiceMemory = field(default_factory=ChoiceMemory)
     engine: Engine | None = None
+    health: Health = field(default_factory=Health)
     records: ConversationRecords = field(init=False)
     flows: FlowStore = field(init=False)
     broadcasts: BroadcastService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.records = ConversationRecords(self.sessions, lambda: self.clock())
+        self.records = ConversationRecords(self.sessions, lambda: self.clock(), self.health)
         self.flows = FlowStore(self.sessions, lambda: self.clock())
         self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), recipient_channels(self.settings))
 

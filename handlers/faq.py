@@ -68,7 +68,8 @@ async def ask(msg: IncomingMessage, services: Services, question: str) -> list[R
         latency_ms=latency_ms,
     )
     if result.decision is Decision.ANSWER and best is not None:
-        return answer_replies(best.entry, services, vote_prefix=f"fb:{log_id}")
+        prefix = f"fb:{log_id}" if log_id is not None else f"fb:e:{best.entry.id}"  # not logged: vote on the entry
+        return answer_replies(best.entry, services, vote_prefix=prefix)
     if result.decision is Decision.SUGGEST and result.suggestions:
         return text(texts.SUGGEST, *column(button(c.entry.question, f"a:{c.entry.id}") for c in result.suggestions))
     return decline(result, services)

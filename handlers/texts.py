@@ -121,6 +121,11 @@ RELOAD_FAILED = (
     "Không nạp lại được vì cơ sở tri thức có lỗi:\n{problems}\n\nCơ sở tri thức cũ vẫn đang hoạt động bình thường."
 )
 RELOAD_MORE = "- … và {count} lỗi khác"
+ALERT_STORAGE = (
+    "⚠️ Trợ lý số không ghi được vào cơ sở dữ liệu ({reason}). Bot vẫn trả lời người dân nhưng chưa lưu được "
+    "câu hỏi. Anh/chị kiểm tra giúp dung lượng ổ đĩa hoặc máy chủ cơ sở dữ liệu."
+)
+ALERT_COMPONENT = "⚠️ Trợ lý số gặp sự cố ở phần «{component}»: {reason}"
 
 # --- the command menu shown by Telegram ------------------------------------------------------------
 COMMAND_MENU: tuple[tuple[str, str], ...] = (

@@ -1,6 +1,11 @@
 """Thin async services over the data functions: each call is one unit of work in its own session.
 
 Handlers use these instead of touching SQLAlchemy; the blocking database work runs in a worker thread.
+
+The writes on every message (the user row, the question log) never cost the citizen the answer: when the
+database refuses the write (disk full, read-only file, server gone), the failure is reported to
+:class:`~bot.health.Health` (``/healthz`` says 503 with the reason, staff are alerted once) and the caller
+carries on without the row.
 """
 
 from __future__ import annotations
@@ -10,21 +15,26 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.health import Health
 from bot.storage import repo
 
 T = TypeVar("T")
 TOUCH_INTERVAL = dt.timedelta(minutes=5)
+WRITE_COMPONENT = "storage"
 
 
 class ConversationRecords:
     """Who talked to the bot, what they asked, and what they thought of the answers."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime], health: Health | None = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._health = health or Health()
         self._recent: dict[tuple[str, str], tuple[dt.datetime, str | None, int]] = {}  # → (seen, name, user id)
 
     def _unit(self, work: Callable[[Session], T]) -> T:
@@ -55,7 +65,21 @@ class ConversationRecords:
             session.flush()
             return user.id
 
-        self._remember(key, now, display_name, await self._run(work))
+        try:
+            user_id = await self._run(work)
+        except OperationalError as err:
+            self._write_failed(err)
+            return
+        self._remember(key, now, display_name, user_id)
+
+    def _write_failed(self, err: OperationalError) -> None:
+        reason = str(err.orig) if err.orig is not None else type(err).__name__
+        self._health.problem(WRITE_COMPONENT, f"database writes fail: {reason}", alert=True)
+
+    def _write_ok(self) -> None:
+        """A question was logged: writes work again (a user row alone may still fit in a full file)."""
+        if WRITE_COMPONENT in self._health.problems():
+            self._health.clear(WRITE_COMPONENT)
 
     def _remember(self, key: tuple[str, str], now: dt.datetime, name: str | None, user_id: int) -> None:
         if len(self._recent) > 50_000:  # bound memory: forget everyone, the next message re-touches
@@ -81,8 +105,8 @@ class ConversationRecords:
         matched_id: str | None,
         confidence: float,
         latency_ms: int,
-    ) -> int:
-        """Log a free-text question; returns the log id."""
+    ) -> int | None:
+        """Log a free-text question; returns the log id, or None when the database refused the write."""
 
         now = self._clock()
         key = (channel, external_id)
@@ -109,13 +133,18 @@ class ConversationRecords:
             return log.id, user_id
 
         try:
-            log_id, user_id = await self._run(lambda session: work(session, known))
-        except IntegrityError:
-            if known is None:
-                raise
-            # the user row went away (deleted through another instance): create it again, as for a newcomer
-            known = None
-            log_id, user_id = await self._run(lambda session: work(session, None))
+            try:
+                log_id, user_id = await self._run(lambda session: work(session, known))
+            except IntegrityError:
+                if known is None:
+                    raise
+                # the user row went away (deleted through another instance): create it again, as for a newcomer
+                known = None
+                log_id, user_id = await self._run(lambda session: work(session, None))
+        except OperationalError as err:
+            self._write_failed(err)
+            return None
+        self._write_ok()
         if known is None:
             self._remember(key, now, display_name, user_id)
         return log_id
