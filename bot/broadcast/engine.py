@@ -128,8 +128,9 @@ def claim_batch(
         "b_token": token,
         "b_until": now + dt.timedelta(seconds=lease_seconds),
     }
-    with bind.begin() as connection:
-        rows = connection.execute(statement, params).all()
+    # One statement, atomic by itself (row locks with SKIP LOCKED on PostgreSQL, the write lock on SQLite):
+    # run_single sends it alone, in autocommit, instead of between BEGIN and COMMIT.
+    _, rows = run_single(sessions, statement, params)
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
