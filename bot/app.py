@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import random
 import signal
 from collections.abc import Mapping
 from typing import Any
@@ -33,12 +34,22 @@ log = logging.getLogger(__name__)
 ADMIN_CHANNEL = "telegram"  # ADMIN_TELEGRAM_IDS are Telegram user ids
 
 
+STARTUP_BACKOFF_MAX = 60.0
+
+
+class _Stopped(Exception):
+    """SIGTERM/SIGINT arrived while channels were still starting."""
+
+
 def run(settings: Settings) -> int:
     """Start the bot with every configured channel (or the terminal chat); return the process exit code."""
     configure_logging(settings)
-    from bot.services import build_services
-
-    services = build_services(settings)
+    try:
+        services = asyncio.run(wait_for_database(settings, serve_health=bool(configured_channels(settings))))
+    except KeyboardInterrupt:
+        return 0
+    if services is None:  # stopped while the database was still unreachable
+        return 0
     if not configured_channels(settings):
         try:
             from bot.channels.terminal import run_terminal
@@ -53,6 +64,89 @@ def run(settings: Settings) -> int:
         return asyncio.run(serve(settings, services))
     except KeyboardInterrupt:
         return 0
+
+
+def _reason(err: BaseException) -> str:
+    """One short line saying why: the driver's first line, without SQL or parameters."""
+    orig = getattr(err, "orig", None)
+    text_ = str(orig if orig is not None else err).strip().splitlines()
+    return (text_[0] if text_ else type(err).__name__)[:200]
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds`` or until ``stop`` is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def _backoff(attempt: int) -> float:
+    """1, 2, 4 … 60 seconds, with a little jitter so that several instances do not retry in step."""
+    return min(STARTUP_BACKOFF_MAX, 2.0 ** min(attempt, 6)) * random.uniform(0.8, 1.2)
+
+
+async def wait_for_database(settings: Settings, *, serve_health: bool = False) -> Any:
+    """Build the services, retrying with backoff while the database cannot be reached.
+
+    Each failed attempt logs one line with the reason (no traceback); with ``serve_health`` a bare ``/healthz``
+    answers 503 with that reason meanwhile. Returns None when SIGTERM/SIGINT came first.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.services import build_services
+
+    stop = asyncio.Event()
+    installed = _catch_signals(stop)
+    server: HttpServer | None = None
+    reason = "starting"
+    attempt = 0
+
+    async def check() -> tuple[bool, dict[str, Any]]:
+        return False, {"database": False, "problems": {"database": reason}}
+
+    try:
+        while not stop.is_set():
+            try:
+                return await asyncio.to_thread(build_services, settings)
+            except DBAPIError as err:
+                reason = f"cannot reach the database: {_reason(err)}"
+            delay = _backoff(attempt)
+            attempt += 1
+            log.error("%s; retrying in %.0f s", reason, delay)
+            if serve_health and server is None:
+                server = HttpServer(build_http_app([health_route(check)]), port=settings.http_port)
+                try:
+                    await server.start()
+                except OSError:
+                    server = None
+                    serve_health = False
+            await _wait(stop, delay)
+        return None
+    finally:
+        if server is not None:
+            await server.stop()
+        _release_signals(installed)
+
+
+async def start_channel(channel: Channel, health: Any, stop: asyncio.Event) -> bool:
+    """Start ``channel``, retrying with backoff while it fails (the Bot API unreachable, DNS down); its reason
+    shows in ``/healthz`` meanwhile. False when ``stop`` was set before it started."""
+    attempt = 0
+    while not stop.is_set():
+        try:
+            await channel.start()
+        except Exception as err:
+            reason = f"cannot start: {type(err).__name__}: {_reason(err)}"
+            health.problem(channel.name, reason)
+            delay = _backoff(attempt)
+            attempt += 1
+            log.error("%s %s; retrying in %.0f s", channel.name, reason, delay)
+            with contextlib.suppress(Exception):
+                await channel.stop()  # undo what part of start ran, so the next try begins clean
+            await _wait(stop, delay)
+            continue
+        health.clear(channel.name)
+        return True
+    return False
 
 
 def services_health(services: Any) -> Any:
@@ -224,16 +318,22 @@ async def serve(
         app = build_http_app(routes, max_body_bytes=settings.http_max_body_bytes)
         server = HttpServer(app, host=host, port=settings.http_port)
         watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
+        # /healthz first, so that a channel that cannot start yet (no network) shows why while it retries.
+        await server.start()
         for channel in channels:
             started.append(channel)
-            await channel.start()
-        await server.start()
+            if not await start_channel(channel, services.health, stop):
+                break
+        if stop.is_set():
+            raise _Stopped
         broadcasting = await start_broadcasting(
             services, gateways, VIEWS, eligibility={c.name: c.eligibility for c in channels}
         )
         log.info("serving %s", ", ".join(c.name for c in channels) or "no channel")
         await stop.wait()
         log.info("stopping")
+    except _Stopped:
+        log.info("stopping before every channel started")
     except Exception:
         log.exception("the bot stopped because of an error")
         code = 1
