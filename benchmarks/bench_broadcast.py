@@ -93,14 +93,16 @@ def measure_claims(sessions: sessionmaker[Session], history: int, seed_s: float,
     delivery_engine.claim_batch(  # warm-up: the first call compiles the statement and opens a connection
         sessions=sessions, channel="telegram", token="probe", limit=0, lease_seconds=60
     )
+    cursor = 0
     for _ in range(samples):
         started = time.perf_counter()
-        batch = delivery_engine.claim_batch(
-            sessions=sessions, channel="telegram", token="probe", limit=20, lease_seconds=60
+        batch = delivery_engine.claim_batch(  # as a worker does: after the last claimed id
+            sessions=sessions, channel="telegram", token="probe", limit=20, lease_seconds=60, after=cursor
         )
         timings.append((time.perf_counter() - started) * 1000)
         if not batch:
             break
+        cursor = max(c.id for c in batch)
         with sessions.begin() as session:  # as if sent: the next claim must skip them like history
             session.execute(update(Delivery).where(Delivery.id.in_([c.id for c in batch])).values(status=SENT))
     progress: list[float] = []

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import inspect
 import logging
+import random
 import signal
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,15 +35,25 @@ log = logging.getLogger(__name__)
 ADMIN_CHANNEL = "telegram"  # ADMIN_TELEGRAM_IDS are Telegram user ids
 
 
+STARTUP_BACKOFF_MAX = 60.0
+
+
+class _Stopped(Exception):
+    """SIGTERM/SIGINT arrived while channels were still starting."""
+
+
 def run(settings: Settings) -> int:
     """Start the bot with every configured channel (or the terminal chat); return the process exit code."""
     handler = configure_logging(settings)
     terminal = not configured_channels(settings)
     if terminal and "log_level" not in settings.model_fields_set:
         handler.setLevel(logging.WARNING)  # the terminal is the chat: only problems go there, unless asked
-    from bot.services import build_services
-
-    services = build_services(settings)
+    try:
+        services = asyncio.run(wait_for_database(settings, serve_health=not terminal))
+    except KeyboardInterrupt:
+        return 0
+    if services is None:  # stopped while the database was still unreachable
+        return 0
     if terminal:
         try:
             from bot.channels.terminal import run_terminal
@@ -57,6 +68,89 @@ def run(settings: Settings) -> int:
         return asyncio.run(serve(settings, services))
     except KeyboardInterrupt:
         return 0
+
+
+def _reason(err: BaseException) -> str:
+    """One short line saying why: the driver's first line, without SQL or parameters."""
+    orig = getattr(err, "orig", None)
+    text_ = str(orig if orig is not None else err).strip().splitlines()
+    return (text_[0] if text_ else type(err).__name__)[:200]
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds`` or until ``stop`` is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def _backoff(attempt: int) -> float:
+    """1, 2, 4 … 60 seconds, with a little jitter so that several instances do not retry in step."""
+    return min(STARTUP_BACKOFF_MAX, 2.0 ** min(attempt, 6)) * random.uniform(0.8, 1.2)
+
+
+async def wait_for_database(settings: Settings, *, serve_health: bool = False) -> Any:
+    """Build the services, retrying with backoff while the database cannot be reached.
+
+    Each failed attempt logs one line with the reason (no traceback); with ``serve_health`` a bare ``/healthz``
+    answers 503 with that reason meanwhile. Returns None when SIGTERM/SIGINT came first.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.services import build_services
+
+    stop = asyncio.Event()
+    installed = _catch_signals(stop)
+    server: HttpServer | None = None
+    reason = "starting"
+    attempt = 0
+
+    async def check() -> tuple[bool, dict[str, Any]]:
+        return False, {"database": False, "problems": {"database": reason}}
+
+    try:
+        while not stop.is_set():
+            try:
+                return await asyncio.to_thread(build_services, settings)
+            except DBAPIError as err:
+                reason = f"cannot reach the database: {_reason(err)}"
+            delay = _backoff(attempt)
+            attempt += 1
+            log.error("%s; retrying in %.0f s", reason, delay)
+            if serve_health and server is None:
+                server = HttpServer(build_http_app([health_route(check)]), port=settings.http_port)
+                try:
+                    await server.start()
+                except OSError:
+                    server = None
+                    serve_health = False
+            await _wait(stop, delay)
+        return None
+    finally:
+        if server is not None:
+            await server.stop()
+        _release_signals(installed)
+
+
+async def start_channel(channel: Channel, health: Any, stop: asyncio.Event) -> bool:
+    """Start ``channel``, retrying with backoff while it fails (the Bot API unreachable, DNS down); its reason
+    shows in ``/healthz`` meanwhile. False when ``stop`` was set before it started."""
+    attempt = 0
+    while not stop.is_set():
+        try:
+            await channel.start()
+        except Exception as err:
+            reason = f"cannot start: {type(err).__name__}: {_reason(err)}"
+            health.problem(channel.name, reason)
+            delay = _backoff(attempt)
+            attempt += 1
+            log.error("%s %s; retrying in %.0f s", channel.name, reason, delay)
+            with contextlib.suppress(Exception):
+                await channel.stop()  # undo what part of start ran, so the next try begins clean
+            await _wait(stop, delay)
+            continue
+        health.clear(channel.name)
+        return True
+    return False
 
 
 def services_health(services: Any) -> Any:
@@ -78,8 +172,13 @@ def services_health(services: Any) -> Any:
         except Exception:
             log.exception("knowledge base health check failed")
             entries = None
-        details = {"database": db_ok, "knowledge_loaded": entries is not None, "knowledge_entries": entries or 0}
-        return db_ok and entries is not None, details
+        details: dict[str, Any] = {
+            "database": db_ok, "knowledge_loaded": entries is not None, "knowledge_entries": entries or 0
+        }  # fmt: skip
+        problems = services.health.problems() if hasattr(services, "health") else {}
+        if problems:
+            details["problems"] = problems  # e.g. {"storage": "database writes fail: database or disk is full"}
+        return db_ok and entries is not None and not problems, details
 
     return check
 
@@ -171,6 +270,19 @@ async def remind_loop(services: Any, minutes: int, every: float = 60.0) -> None:
             log.exception("reminding staff of waiting questions failed")
 
 
+def health_alerter(alert_staff: Any) -> Any:
+    """The :class:`~bot.health.Health` alert: a failing component, worded for staff."""
+    from handlers import texts
+
+    async def alert(component: str, reason: str) -> None:
+        if component == "storage":
+            await alert_staff(texts.ALERT_STORAGE.format(reason=reason))
+        else:
+            await alert_staff(texts.ALERT_COMPONENT.format(component=component, reason=reason))
+
+    return alert
+
+
 def routing(services: Any, handle: Any = None) -> Handle:
     """The host's ``handle(msg)``: ``handlers.routes.handle`` (or a replacement taking ``(msg, services)``)."""
     if handle is None:
@@ -225,6 +337,7 @@ async def serve(
         if not outcome.ok:
             await alert_staff(reload_report(outcome))
 
+    services.health.set_alert(health_alerter(alert_staff))
     try:
         for spec in configured_channels(settings, only):
             channel = spec.build(settings, channel_host)
@@ -233,23 +346,31 @@ async def serve(
             for secret in channel.secrets():
                 register_secret(secret)
         wire_handoff(settings, services, gateways)
-        routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route()]
+        token = settings.http_metrics_token.get_secret_value() if settings.http_metrics_token else None
+        routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route(token)]
         for channel in channels:
             routes.extend(channel.routes())
-        server = HttpServer(build_http_app(routes), host=host, port=settings.http_port)
+        app = build_http_app(routes, max_body_bytes=settings.http_max_body_bytes)
+        server = HttpServer(app, host=host, port=settings.http_port)
         watcher = asyncio.create_task(services.knowledge.watch(tell_staff), name="knowledge-watcher")
         if services.handoff.available and settings.handoff_remind_minutes > 0:
             reminder = asyncio.create_task(remind_loop(services, settings.handoff_remind_minutes), name="reminder")
+        # /healthz first, so that a channel that cannot start yet (no network) shows why while it retries.
         await server.start()
         for channel in channels:
             started.append(channel)
-            await channel.start()
+            if not await start_channel(channel, services.health, stop):
+                break
+        if stop.is_set():
+            raise _Stopped
         broadcasting = await start_broadcasting(
             services, gateways, VIEWS, eligibility={c.name: c.eligibility for c in channels}
         )
         log.info("serving %s", ", ".join(c.name for c in channels) or "no channel")
         await stop.wait()
         log.info("stopping")
+    except _Stopped:
+        log.info("stopping before every channel started")
     except Exception:
         log.exception("the bot stopped because of an error")
         code = 1

@@ -1,6 +1,7 @@
 """Logging for the whole process: one line per event (text or JSON lines), with secrets redacted.
 
-``configure_logging(settings)`` installs a single stderr handler on the root logger. A filter on that handler
+``configure_logging(settings)`` installs a single stderr handler on the root logger and routes every other
+logger (uvicorn's, libraries') and Python warnings through it. A filter on that handler
 rewrites every record before it is formatted: the setting values that are secrets (the Telegram token, webhook
 and Zalo secrets and tokens), anything shaped like a Telegram token (``bot123:ABC…`` in request URLs),
 ``access_token=…``-style parameters, database passwords and the bound parameters SQLAlchemy prints in its
@@ -33,6 +34,7 @@ QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "hpack")
 _SECRET_SETTINGS = (
     "telegram_bot_token",
     "telegram_webhook_secret",
+    "http_metrics_token",
     "zalo_app_secret",
     "zalo_oa_secret_key",
     "zalo_oa_access_token",
@@ -175,6 +177,14 @@ def configure_logging(
         root.removeHandler(old)
         old.close()
     root.addHandler(handler)
+    # Libraries that brought their own handlers (uvicorn's default config among them) would print around the
+    # redaction and the JSON format: strip them so that every line reaches this one handler.
+    for existing in list(logging.root.manager.loggerDict.values()):
+        if isinstance(existing, logging.Logger) and existing.handlers:
+            for old in list(existing.handlers):
+                existing.removeHandler(old)
+            existing.propagate = True
+    logging.captureWarnings(True)  # warnings.warn(...) from libraries too
     level = logging.getLevelName(settings.log_level.strip().upper())
     unknown_level = not isinstance(level, int)
     root.setLevel(logging.INFO if unknown_level else level)

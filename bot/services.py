@@ -22,6 +22,7 @@ import bot.handoff.drafts
 import bot.handoff.topics  # noqa: F401  (registers the report topics file)
 from bot.broadcast.service import BroadcastService, recipient_channels
 from bot.handoff.service import HandoffService
+from bot.health import Health
 from bot.kb.store import KnowledgeStore
 from bot.scam.config import CONFIG_NAME as _SCAM_CONFIG  # noqa: F401  (registers _scam.yaml)
 from bot.settings import Settings
@@ -126,13 +127,14 @@ class Services:
     flood: FloodLimiter = field(default_factory=FloodLimiter)
     choices: ChoiceMemory = field(default_factory=ChoiceMemory)
     engine: Engine | None = None
+    health: Health = field(default_factory=Health)
     records: ConversationRecords = field(init=False)
     flows: FlowStore = field(init=False)
     broadcasts: BroadcastService = field(init=False)
     handoff: HandoffService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.records = ConversationRecords(self.sessions, lambda: self.clock())
+        self.records = ConversationRecords(self.sessions, lambda: self.clock(), self.health)
         self.flows = FlowStore(self.sessions, lambda: self.clock())
         self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), recipient_channels(self.settings))
         self.handoff = HandoffService(self.sessions, lambda: self.clock(), office_hours=self.settings.office_hours,

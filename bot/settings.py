@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[frozenset[int], NoDecode] = Field(default_factory=frozenset)
     bot_timezone: str = "Asia/Ho_Chi_Minh"
     http_port: int = 8080
+    http_max_body_bytes: int = Field(default=1_000_000, ge=1024)  # larger request bodies get 413 on every route
+    http_metrics_token: SecretStr | None = None  # bearer token for /metrics; unset: only callers on this host
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -34,6 +36,8 @@ class Settings(BaseSettings):
     zalo_oa_refresh_token: SecretStr | None = None
     zalo_api_base_url: str = "https://openapi.zalo.me"
     zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+    # Zalo events older than this (or over 5 minutes ahead) are refused; de-duplication keys live 7 days.
+    zalo_event_max_age_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
 
     messenger_page_access_token: SecretStr | None = None
     messenger_app_secret: SecretStr | None = None
@@ -65,6 +69,7 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "staff_group_chat_id",
         "telegram_webhook_secret",
+        "http_metrics_token",
         "zalo_app_id",
         "zalo_app_secret",
         "zalo_oa_secret_key",

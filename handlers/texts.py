@@ -155,6 +155,11 @@ RELOAD_HELD = (
     "Mình chưa dùng bản cơ sở tri thức mới vì có dấu hiệu tệp bị chép dở hoặc mất nhiều mục:\n{problems}\n\n"
     "Bản cũ vẫn đang hoạt động. Nếu thay đổi này là đúng ý bạn, gõ /reload để xác nhận dùng bản mới."
 )
+ALERT_STORAGE = (
+    "⚠️ Trợ lý số không ghi được vào cơ sở dữ liệu ({reason}). Bot vẫn trả lời người dân nhưng chưa lưu được "
+    "câu hỏi. Anh/chị kiểm tra giúp dung lượng ổ đĩa hoặc máy chủ cơ sở dữ liệu."
+)
+ALERT_COMPONENT = "⚠️ Trợ lý số gặp sự cố ở phần «{component}»: {reason}"
 
 # --- the command menu shown by Telegram ------------------------------------------------------------
 COMMAND_MENU: tuple[tuple[str, str], ...] = (

@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
@@ -52,6 +53,7 @@ Render = Callable[[str], Reply]  # notice text → the reply citizens see
 Eligibility = Callable[[str], Awaitable[str | None]]  # chat id → reason to skip, or None to send
 Finished = Callable[[int], Awaitable[None]]  # called once by the worker that completes a broadcast
 UNCERTAIN = "uncertain, not retried"  # reason prefix of a delivery whose answer was lost (it may have arrived)
+FULL_PASS_SECONDS = 2.0  # how often a worker claims from the lowest id again (rows retried after a delay)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def _claim_statement(dialect: str) -> Update:
         .where(
             text(OPEN_PREDICATE_SQL),
             table.c.channel == bindparam("b_channel"),
+            table.c.id > bindparam("b_after", type_=Integer),
             due,
             table.c.broadcast_id.in_(select(broadcasts.c.id).where(broadcasts.c.status == SENDING)),
         )
@@ -114,9 +117,17 @@ _CLAIMS: dict[str, Update] = {}
 
 
 def claim_batch(
-    *, sessions: Sessions, channel: str, token: str, limit: int, lease_seconds: float, now: dt.datetime | None = None
+    *,
+    sessions: Sessions,
+    channel: str,
+    token: str,
+    limit: int,
+    lease_seconds: float,
+    now: dt.datetime | None = None,
+    after: int = 0,
 ) -> list[Claimed]:
-    """Claim up to ``limit`` deliveries due now (or whose lease expired) on ``channel`` for ``token``.
+    """Claim up to ``limit`` deliveries due now (or whose lease expired) on ``channel`` for ``token``, with ids
+    above ``after`` (0: all).
 
     The literal open-status predicate lets both databases walk only the partial index of open deliveries
     (``ix_deliveries_open``), never the history of sent rows.
@@ -130,12 +141,14 @@ def claim_batch(
     params = {
         "b_now": now,
         "b_channel": channel,
+        "b_after": after,
         "b_limit": limit,
         "b_token": token,
         "b_until": now + dt.timedelta(seconds=lease_seconds),
     }
-    with bind.begin() as connection:
-        rows = connection.execute(statement, params).all()
+    # One statement, atomic by itself (row locks with SKIP LOCKED on PostgreSQL, the write lock on SQLite):
+    # run_single sends it alone, in autocommit, instead of between BEGIN and COMMIT.
+    _, rows = run_single(sessions, statement, params)
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
@@ -241,6 +254,11 @@ class DeliveryWorker:
         self.eligibility = eligibility
         self.on_finished = on_finished
         self.token = secrets.token_hex(16)
+        # On PostgreSQL a sent row leaves a dead entry in the partial index until vacuum; walking from the lowest
+        # id would step over all of them on every claim. Claims continue after the last claimed id, with a full
+        # pass now and then (and when the cursor finds nothing) for rows put back with a delay.
+        self._cursor = 0
+        self._full_pass_at = 0.0
         self.sent = 0
         self.ambiguous = 0  # deliveries that failed in a way that may have delivered them
         self._wake = asyncio.Event()
@@ -269,14 +287,16 @@ class DeliveryWorker:
 
     async def drain_once(self, stop: asyncio.Event | None = None) -> int:
         """Claim one batch and deliver it; returns how many rows were claimed."""
-        batch = await asyncio.to_thread(
-            claim_batch,
-            sessions=self.sessions,
-            channel=self.channel,
-            token=self.token,
-            limit=self.config.batch_size,
-            lease_seconds=self.config.lease_seconds,
-        )
+        now = time.monotonic()
+        full = self._cursor == 0 or now - self._full_pass_at >= FULL_PASS_SECONDS
+        batch = await self._claim(0 if full else self._cursor)
+        if not batch and not full:
+            full = True
+            batch = await self._claim(0)
+        if full:
+            self._full_pass_at = now
+        if batch:
+            self._cursor = max(self._cursor, max(c.id for c in batch))
         if not batch:
             return 0
         ids = sorted({c.broadcast_id for c in batch})
@@ -298,6 +318,17 @@ class DeliveryWorker:
                 except Exception:
                     log.exception("final report for broadcast %s failed", broadcast_id)
         return len(batch)
+
+    async def _claim(self, after: int) -> list[Claimed]:
+        return await asyncio.to_thread(
+            claim_batch,
+            sessions=self.sessions,
+            channel=self.channel,
+            token=self.token,
+            limit=self.config.batch_size,
+            lease_seconds=self.config.lease_seconds,
+            after=after,
+        )
 
     async def _settle(self, item: Claimed, status: str, **kwargs: object) -> None:
         settled = await asyncio.to_thread(

@@ -2,6 +2,12 @@
 
 Routes are a plain list, so Zalo's webhook can sit beside Telegram's. The server runs inside the bot's
 event loop and leaves signal handling to the composition root.
+
+Every route is behind :class:`BodyLimit`: a body larger than ``HTTP_MAX_BODY_BYTES`` is refused with 413 from its
+``Content-Length`` or, while it streams in, as soon as it passes the limit, before any route parses or verifies
+it. ``/metrics`` answers only callers presenting ``HTTP_METRICS_TOKEN`` as a bearer token, or, without that
+setting, only callers on the same host. uvicorn configures no logging of its own: its lines go through the
+bot's handlers, redaction and format.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telegram import Update
 
 from bot import metrics
@@ -30,7 +39,8 @@ log = logging.getLogger(__name__)
 
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MAX_BODY_BYTES = 1_000_000
+MAX_BODY_BYTES = 1_000_000  # the default of HTTP_MAX_BODY_BYTES
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
@@ -43,6 +53,59 @@ def telegram_webhook_secret(settings: Settings) -> str:
         raise ValueError("a webhook secret needs TELEGRAM_BOT_TOKEN or TELEGRAM_WEBHOOK_SECRET")
     token = settings.telegram_bot_token.get_secret_value().encode("utf-8")
     return hmac.new(token, b"telegram-webhook", hashlib.sha256).hexdigest()[:32]
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a request body over ``max_bytes``, from ``Content-Length`` or while reading.
+
+    A malformed ``Content-Length`` gets 400. The route never sees more than ``max_bytes`` of body, so a huge
+    unsigned request costs no memory and no signature work.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length, then count the body as it arrives."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = [v for k, v in scope.get("headers", []) if k == b"content-length"]
+        if declared:
+            try:
+                length = int(declared[0])
+            except ValueError:
+                length = -1
+            if length < 0 or len(declared) > 1:
+                await JSONResponse({"error": "bad content-length"}, 400)(scope, receive, send)
+                return
+            if length > self.max_bytes:
+                await JSONResponse({"error": "too large"}, 413)(scope, receive, send)
+                return
+        received = 0
+        limit = self.max_bytes
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:  # handled by Starlette's exception middleware: a 413 response
+                    raise HTTPException(413, "too large")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def read_json(body: bytes) -> Any:
+    """``body`` parsed as JSON; ``ValueError`` for anything unreadable (bad UTF-8, junk, nesting too deep)."""
+    try:
+        return json.loads(body)
+    except RecursionError as err:
+        raise ValueError("JSON nested too deeply") from err
+    except (UnicodeDecodeError, TypeError) as err:
+        raise ValueError("not JSON") from err
 
 
 def health_route(check: HealthCheck) -> Route:
@@ -59,10 +122,21 @@ def health_route(check: HealthCheck) -> Route:
     return Route("/healthz", healthz, methods=["GET"])
 
 
-def metrics_route() -> Route:
-    """``GET /metrics``: the bot's counters and gauges in the Prometheus text format."""
+def metrics_route(token: str | None = None) -> Route:
+    """``GET /metrics``: the bot's counters and gauges in the Prometheus text format.
+
+    With ``token`` only a caller sending ``Authorization: Bearer <token>`` gets them; without, only a caller on
+    the same host (a sidecar or ``docker exec``); everyone else gets 401/403.
+    """
+    expected = f"Bearer {token}".encode() if token else None
 
     async def metrics_endpoint(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse({"error": "unauthorized"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        elif (request.client.host if request.client else "") not in LOOPBACK:
+            return JSONResponse({"error": "forbidden: set HTTP_METRICS_TOKEN to scrape from elsewhere"}, 403)
         return Response(metrics.render(), 200, media_type=metrics.CONTENT_TYPE_LATEST)
 
     return Route("/metrics", metrics_endpoint, methods=["GET"])
@@ -81,10 +155,8 @@ def telegram_webhook_route(application: Any, secret: str, path: str = TELEGRAM_W
             )
             return JSONResponse({"ok": False}, 401)
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"ok": False}, 413)
         try:
-            data = json.loads(body)
+            data = read_json(body)
             if not isinstance(data, dict) or "update_id" not in data:
                 raise ValueError("not an update")
             update = Update.de_json(data, application.bot)
@@ -97,9 +169,10 @@ def telegram_webhook_route(application: Any, secret: str, path: str = TELEGRAM_W
     return Route(path, telegram_webhook, methods=["POST"])
 
 
-def build_http_app(routes: Sequence[BaseRoute]) -> Starlette:
-    """The Starlette app over ``routes`` (health check, metrics and webhooks)."""
-    return Starlette(routes=list(routes))
+def build_http_app(routes: Sequence[BaseRoute], *, max_body_bytes: int = MAX_BODY_BYTES) -> Starlette:
+    """The Starlette app over ``routes`` (health check, metrics and webhooks), bodies bounded by
+    ``max_body_bytes``."""
+    return Starlette(routes=list(routes), middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)])
 
 
 class _Server(uvicorn.Server):
@@ -115,7 +188,10 @@ class HttpServer:
 
     def __init__(self, app: Starlette, *, host: str = "0.0.0.0", port: int = 8080) -> None:
         self.host, self.port = host, port
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+        # log_config=None: uvicorn installs no handlers, so its lines (tracebacks included) reach the root
+        # handler with the bot's redaction and format.
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                                access_log=False, log_config=None)
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -402,17 +402,25 @@ class TelegramChannel:
             value = message.parse_entity(entity) if message.text is not None else message.parse_caption_entity(entity)
             if entity.type == MessageEntity.MENTION and mention and value.lower() == mention:
                 addressed = True
-                cut.append((text.find(value), len(value)))
+                cut.append((entity.offset, entity.length))
             elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
                 addressed = True
             elif entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
                 command, _, target = value.partition("@")
                 if not target or (mention and f"@{target}".lower() == mention):
                     addressed = True
-                    cut.append((text.find(value) + len(command), len(value) - len(command)))
+                    suffix = len(value[len(command) :].encode("utf-16-le")) // 2
+                    cut.append((entity.offset + entity.length - suffix, suffix))
+        # Entity offsets count UTF-16 code units: cut in that encoding, each mention at its own place (a
+        # second "@bot" must not remove the words before the first one).
+        units = text.encode("utf-16-le", "surrogatepass")
+        end_of_next = len(units) // 2
         for start, length in sorted(cut, reverse=True):
-            if start >= 0:
-                text = text[:start] + text[start + length :]
+            end = min(start + length, end_of_next)  # overlapping entities: never cut the same units twice
+            if 0 <= start < end:
+                units = units[: 2 * start] + units[2 * end :]
+                end_of_next = start
+        text = units.decode("utf-16-le", "surrogatepass")
         reply_to = message.reply_to_message
         if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot_id:
             addressed = True

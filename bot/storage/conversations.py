@@ -2,98 +2,40 @@
 
 Handlers use these instead of touching SQLAlchemy; the blocking database work runs in a worker thread.
 
-Keeping the user row fresh and logging a question are best-effort: when the database refuses the write (disk
-full, read-only file, lost server) the citizen still gets the answer. :class:`WritePath` counts the failures,
-logs one line per period instead of a traceback per message, and gives the health check its status.
+The writes on every message (the user row, the question log) never cost the citizen the answer: when the
+database refuses the write (disk full, read-only file, server gone), the failure is reported to
+:class:`~bot.health.Health` (``/healthz`` says 503 with the reason, staff are alerted once) and the caller
+carries on without the row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.health import Health
 from bot.storage import repo
 
 T = TypeVar("T")
 TOUCH_INTERVAL = dt.timedelta(minutes=5)
-REPORT_EVERY = 300.0  # seconds between two log lines about failing writes
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class WriteStatus:
-    """What the health check reads: ``ok`` unless the last best-effort write failed."""
-
-    ok: bool
-    failures: int  # failed writes since the process started
-    reason: str | None  # the last failure, short and without SQL parameters
-
-
-class WritePath:
-    """Outcome of best-effort writes: the latest one decides ``ok``; failures are logged once per period."""
-
-    def __init__(self, *, report_every: float = REPORT_EVERY, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._report_every = report_every
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._ok = True
-        self._failures = 0
-        self._unreported = 0
-        self._reason: str | None = None
-        self._last_report: float | None = None
-
-    def succeeded(self) -> None:
-        """A write went through: the write path is healthy again (said once in the log after failures)."""
-        with self._lock:
-            if self._ok:
-                return
-            self._ok = True
-        log.warning("database writes work again after %d failed", self._failures)
-
-    def failed(self, what: str, exc: BaseException) -> None:
-        """A write was refused; log it unless a line went out less than ``report_every`` seconds ago."""
-        reason = f"{what}: {type(exc).__name__}: {_first_line(exc)}"
-        now = self._monotonic()
-        with self._lock:
-            self._ok = False
-            self._failures += 1
-            self._unreported += 1
-            self._reason = reason
-            if self._last_report is not None and now - self._last_report < self._report_every:
-                return
-            self._last_report, count, self._unreported = now, self._unreported, 0
-        log.error("database write failed, answering anyway (%d failed since the last report): %s", count, reason)
-
-    def status(self) -> WriteStatus:
-        """The current status for ``/healthz``."""
-        with self._lock:
-            return WriteStatus(self._ok, self._failures, None if self._ok else self._reason)
-
-
-def _first_line(exc: BaseException) -> str:
-    """The exception's first line, bounded (SQLAlchemy appends the statement on later lines)."""
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return (text[0] if text else "")[:200]
+WRITE_COMPONENT = "storage"
 
 
 class ConversationRecords:
     """Who talked to the bot, what they asked, and what they thought of the answers."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Callable[[], dt.datetime], health: Health | None = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._health = health or Health()
         self._recent: dict[tuple[str, str], tuple[dt.datetime, str | None, int]] = {}  # → (seen, name, user id)
-        self.write_path = WritePath()
 
     def _unit(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one committed transaction."""
@@ -125,11 +67,19 @@ class ConversationRecords:
 
         try:
             user_id = await self._run(work)
-        except (SQLAlchemyError, OSError) as exc:
-            self.write_path.failed("refreshing a user", exc)
+        except OperationalError as err:
+            self._write_failed(err)
             return
-        self.write_path.succeeded()
         self._remember(key, now, display_name, user_id)
+
+    def _write_failed(self, err: OperationalError) -> None:
+        reason = str(err.orig) if err.orig is not None else type(err).__name__
+        self._health.problem(WRITE_COMPONENT, f"database writes fail: {reason}", alert=True)
+
+    def _write_ok(self) -> None:
+        """A question was logged: writes work again (a user row alone may still fit in a full file)."""
+        if WRITE_COMPONENT in self._health.problems():
+            self._health.clear(WRITE_COMPONENT)
 
     def _remember(self, key: tuple[str, str], now: dt.datetime, name: str | None, user_id: int) -> None:
         if len(self._recent) > 50_000:  # bound memory: forget everyone, the next message re-touches
@@ -191,10 +141,10 @@ class ConversationRecords:
                 # the user row went away (deleted through another instance): create it again, as for a newcomer
                 known = None
                 log_id, user_id = await self._run(lambda session: work(session, None))
-        except (SQLAlchemyError, OSError) as exc:
-            self.write_path.failed("logging a question", exc)
+        except OperationalError as err:
+            self._write_failed(err)
             return None
-        self.write_path.succeeded()
+        self._write_ok()
         if known is None:
             self._remember(key, now, display_name, user_id)
         return log_id

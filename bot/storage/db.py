@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Result, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.base import Executable
 
@@ -66,7 +67,9 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         engine = create_engine(parsed, **kwargs)
         _install_sqlite_hooks(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before every checkout (a round trip per unit of work): a connection found dead invalidates the
+    # pool, single statements retry once on a fresh one (run_single), and connections are renewed hourly.
+    kwargs.setdefault("pool_recycle", 3600)
     return create_engine(parsed, **kwargs)
 
 
@@ -75,18 +78,28 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def run_single(sessions: sessionmaker[Session], statement: Executable) -> tuple[int, list[tuple[Any, ...]]]:
+def run_single(
+    sessions: sessionmaker[Session], statement: Executable, params: dict[str, Any] | None = None
+) -> tuple[int, list[tuple[Any, ...]]]:
     """Run one statement on its own and return (rows affected, rows returned).
 
     It runs in autocommit: one round trip instead of three (BEGIN, the statement, COMMIT), which is all a
     statement that is atomic by itself needs (on SQLite it still waits for the write lock under busy_timeout).
+    A connection that turns out dead (the database restarted) is replaced and the statement sent once more:
+    nothing was applied when the connection was already gone.
     """
     bind = sessions.kw.get("bind")
-    if isinstance(bind, Engine):
-        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            return _outcome(connection.execute(statement))
-    with sessions.begin() as session:
-        return _outcome(session.connection().execute(statement))
+    if not isinstance(bind, Engine):
+        with sessions.begin() as session:
+            return _outcome(session.connection().execute(statement, params))
+    for attempt in (1, 2):
+        try:
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                return _outcome(connection.execute(statement, params))
+        except DBAPIError as err:
+            if attempt == 2 or not err.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _outcome(result: Result[Any]) -> tuple[int, list[tuple[Any, ...]]]:

@@ -49,7 +49,8 @@ def add_subscribers(
 
 class RoundTrips:
     """Counts database round trips on an engine: every statement, plus BEGIN and COMMIT where the driver sends
-    them separately (PostgreSQL outside autocommit; SQLite's BEGIN is already a statement)."""
+    them separately (PostgreSQL outside autocommit; SQLite's BEGIN is already a statement), plus the liveness
+    ping of every connection checkout when the pool pings."""
 
     def __init__(self, engine: Engine) -> None:
         self.count = 0
@@ -59,6 +60,8 @@ class RoundTrips:
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)
+        self._pings = bool(getattr(engine.pool, "_pre_ping", False))
+        event.listen(engine.pool, "checkout", self._checkout)
 
     def close(self) -> None:
         """Stop counting."""
@@ -66,6 +69,11 @@ class RoundTrips:
         event.remove(self.engine, "begin", self._begin)
         event.remove(self.engine, "commit", self._end)
         event.remove(self.engine, "rollback", self._end)
+        event.remove(self.engine.pool, "checkout", self._checkout)
+
+    def _checkout(self, *_args: Any) -> None:
+        if self._pings:  # pool_pre_ping: a "SELECT 1" before handing the connection out
+            self.count += 1
 
     @staticmethod
     def _autocommit(connection: Any) -> bool:

@@ -26,7 +26,7 @@ def explain_claim(sessions: sessionmaker[Session]) -> str:
     """The database's plan for the claim statement, as one string."""
     bind = sessions.kw["bind"]
     statement = delivery_engine._claim_statement(bind.dialect.name)
-    params = {"b_now": dt.datetime.now(dt.UTC), "b_channel": "telegram", "b_limit": 20, "b_token": "t",
+    params = {"b_now": dt.datetime.now(dt.UTC), "b_channel": "telegram", "b_after": 0, "b_limit": 20, "b_token": "t",
               "b_until": dt.datetime.now(dt.UTC)}  # fmt: skip
     compiled = statement.compile(bind)
     prefix = "EXPLAIN QUERY PLAN " if bind.dialect.name == "sqlite" else "EXPLAIN "
@@ -148,3 +148,17 @@ def test_old_delivery_rows_are_purged_open_ones_kept(sessions: sessionmaker[Sess
         assert session.scalar(select(func.count()).select_from(Broadcast)) == 4  # the notices themselves stay
     off = Settings(_env_file=None, delivery_retention_days=0, question_log_retention_days=0)  # type: ignore[call-arg]
     assert retention.purge_expired(sessionmaker=sessions, settings=off) == 0
+
+
+def test_claims_continue_after_the_cursor_and_a_full_pass_finds_the_rest(sessions: sessionmaker[Session]) -> None:
+    add_subscribers(sessions, 40)
+    live = service.create_broadcast(sessions=sessions, text="Thông báo")
+    assert live is not None
+    first = delivery_engine.claim_batch(sessions=sessions, channel="telegram", token="a", limit=10, lease_seconds=60)
+    cursor = max(c.id for c in first)
+    later = delivery_engine.claim_batch(
+        sessions=sessions, channel="telegram", token="a", limit=10, lease_seconds=60, after=cursor + 10
+    )
+    assert later and min(c.id for c in later) > cursor + 10
+    rest = delivery_engine.claim_batch(sessions=sessions, channel="telegram", token="a", limit=40, lease_seconds=60)
+    assert len(rest) == 40 - len(first) - len(later)  # the full pass takes the ten the cursor stepped over

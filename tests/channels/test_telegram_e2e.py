@@ -289,6 +289,22 @@ async def test_group_messages_only_when_addressed(bot: RunningBot) -> None:
     assert len(tg.sent(group)) == 3  # the unaddressed message and the other bot's command got nothing
 
 
+async def test_a_group_message_mentioning_the_bot_twice_keeps_every_word(bot: RunningBot) -> None:
+    tg = bot.tg
+    group = -100124
+    name = f"@{tg.bot_username}"
+    # The command carries the bot's name and the text mentions it again: both are cut at their own offsets.
+    preview = await bot.say(
+        group, f"/thongbao{name} Họp tổ dân phố 19h tối nay, {name} nhắc giúp bà con nhé", user_id=999,
+        chat_type="supergroup",
+    )  # fmt: skip
+    await tg.wait_for_sent(3, group)
+    shown = " ".join(tg.visible_text(call) for call in tg.sent(group))
+    assert "Họp tổ dân phố 19h tối nay, nhắc giúp bà con nhé" in shown, shown
+    assert name not in shown
+    assert preview is not None
+
+
 async def test_many_users_at_once_all_get_answers(bot: RunningBot) -> None:
     tg = bot.tg
     chats = range(7000, 7030)

@@ -146,7 +146,14 @@ class ZaloChannel:
         """The webhook route for the bot's HTTP server."""
         if not self.webhook_secret:
             log.error("ZALO_OA_SECRET_KEY is not set: every Zalo webhook call will be refused")
-        return [zalo_webhook_route(self.submit, app_id=self.app_id, secret=self.webhook_secret or "\0unset")]
+        return [
+            zalo_webhook_route(
+                self.submit,
+                app_id=self.app_id,
+                secret=self.webhook_secret or "\0unset",
+                max_age=self.settings.zalo_event_max_age_seconds,
+            )
+        ]
 
     async def start(self) -> None:
         """Store the configured tokens, refresh them if due, and start the maintenance loop."""

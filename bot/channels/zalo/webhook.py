@@ -4,14 +4,19 @@ Zalo signs every event: ``X-ZEvent-Signature: mac=<hex sha256(app_id + raw body 
 Public sources disagree on whether the timestamp is the body's ``timestamp`` field or an
 ``X-ZEvent-Timestamp`` header, so both are tried (the log says which one matched). A missing or wrong
 signature gets 401 and nothing else happens; a good one gets 200 at once and the event is processed after.
+
+An event whose timestamp is older than ``ZALO_EVENT_MAX_AGE_SECONDS`` (or more than five minutes ahead) is refused
+with 400, so a captured event cannot be replayed after its de-duplication key was pruned (keys live 7 days, the
+window is at most that). Bodies are bounded by the HTTP server before this route reads them, and any unreadable
+body (junk, bad UTF-8, JSON nested too deeply) gets 400.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +25,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.channels.http import read_json
+
 log = logging.getLogger(__name__)
 
 ZALO_WEBHOOK_PATH = "/zalo/webhook"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 TIMESTAMP_HEADER = "X-ZEvent-Timestamp"
-MAX_BODY_BYTES = 1_000_000
+DEFAULT_MAX_AGE_SECONDS = 3600.0
+MAX_AHEAD_SECONDS = 300.0  # clocks differ a little; an event from further in the future is forged
 
 _seen_sources: set[str] = set()
 
@@ -42,7 +50,7 @@ def sign(*, app_id: str, body: bytes, timestamp: str, secret: str) -> str:
 
 def _body_timestamp(body: bytes) -> str | None:
     try:
-        data = json.loads(body)
+        data = read_json(body)
     except ValueError:
         return None
     value = data.get("timestamp") if isinstance(data, dict) else None
@@ -81,10 +89,12 @@ class ZaloEventIn:
 
     @property
     def key(self) -> str:
-        """The de-duplication key: ``msg_id`` for messages, name + user + time for the rest."""
+        """The de-duplication key: ``msg_id`` for messages; otherwise name + user + time + a digest of the text,
+        so two different texts in the same millisecond are two events while a re-sent one is the same."""
         if self.msg_id:
             return f"msg:{self.msg_id}"[:160]
-        return f"{self.name}:{self.user_id or '-'}:{self.timestamp or '-'}"[:160]
+        digest = hashlib.sha256((self.text or "").encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return f"{self.name}:{(self.user_id or '-')[:64]}:{(self.timestamp or '-')[:20]}:{digest}"
 
 
 def _str(value: Any) -> str | None:
@@ -109,16 +119,27 @@ def parse_event(data: dict[str, Any]) -> ZaloEventIn:
     )
 
 
+def event_age(timestamp: str | None, now: float) -> float | None:
+    """Seconds since the event's millisecond ``timestamp`` (negative: from the future); None when unreadable."""
+    if timestamp is None or not timestamp.strip().isdigit() or len(timestamp.strip()) > 15:
+        return None
+    return now - int(timestamp.strip()) / 1000
+
+
 def zalo_webhook_route(
-    submit: Callable[[ZaloEventIn], Awaitable[None]], *, app_id: str, secret: str, path: str = ZALO_WEBHOOK_PATH
+    submit: Callable[[ZaloEventIn], Awaitable[None]],
+    *,
+    app_id: str,
+    secret: str,
+    path: str = ZALO_WEBHOOK_PATH,
+    max_age: float = DEFAULT_MAX_AGE_SECONDS,
+    clock: Callable[[], float] = time.time,
 ) -> Route:
-    """``POST`` route: check the signature (401 when wrong), hand the event to ``submit`` (which records it),
-    then answer 200; the event is answered in the background."""
+    """``POST`` route: check the signature (401 when wrong) and freshness (400 when stale), hand the event to
+    ``submit`` (which records it), then answer 200; the event is answered in the background."""
 
     async def zalo_webhook(request: Request) -> Response:
         body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "too large"}, 413)
         source = verify_signature(
             body=body,
             signature=request.headers.get(SIGNATURE_HEADER),
@@ -136,13 +157,20 @@ def zalo_webhook_route(
         _seen_sources.add(source)
         log.log(level, "zalo webhook signature matched with the %s timestamp", source)
         try:
-            data = json.loads(body)
+            data = read_json(body)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
+            event = parse_event(data)
         except ValueError:
             log.warning("zalo webhook: unreadable event body")
             return JSONResponse({"error": "unreadable"}, 400)
-        await submit(parse_event(data))  # recorded before the 200
+        timestamp = event.timestamp if source == "body" else request.headers.get(TIMESTAMP_HEADER)
+        age = event_age(timestamp, clock())
+        if age is None or age > max_age or age < -MAX_AHEAD_SECONDS:
+            log.warning("zalo webhook: refused a %s event outside the freshness window (age %s s)",
+                        event.name or "?", "unknown" if age is None else round(age))
+            return JSONResponse({"error": "stale"}, 400)
+        await submit(event)  # recorded before the 200
         return JSONResponse({"error": 0})
 
     return Route(path, zalo_webhook, methods=["POST"])
