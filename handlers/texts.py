@@ -168,11 +168,16 @@ COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("help", "Hướng dẫn sử dụng"),
     ("dangky", "Đăng ký nhận thông báo của phường/xã"),
     ("huydangky", "Hủy đăng ký nhận thông báo"),
+    ("kiemtra", "Kiểm tra tin nhắn hoặc đường link đáng ngờ"),
+    ("hoicanbo", "Gửi câu hỏi tới cán bộ phường/xã"),
+    ("phananh", "Gửi phản ánh, kiến nghị tới phường/xã"),
+    ("tracuu", "Tra cứu tình trạng phản ánh của tôi"),
     ("xoadulieu", "Xóa dữ liệu của tôi mà Trợ lý số lưu"),
 )
 STAFF_COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("thongbao", "Gửi thông báo đến người đã đăng ký"),
     ("lichthongbao", "Xem và hủy thông báo đã hẹn giờ"),
+    ("hangdoi", "Câu hỏi và phản ánh đang chờ cán bộ"),
     ("thongke", "Thống kê sử dụng 7 ngày qua"),
     ("reload", "Nạp lại cơ sở tri thức"),
 )

@@ -133,7 +133,8 @@ async def test_start_menu_and_commands(bot: RunningBot) -> None:
     assert {"m:cat:vneid", "m:cat:bhyt"} <= set(data_of(tg, reply))
     commands = tg.calls_to("setmycommands")
     public = [c["command"] for c in commands[0].params["commands"]]
-    assert public == ["start", "menu", "help", "dangky", "huydangky", "xoadulieu"]
+    assert public == ["start", "menu", "help", "dangky", "huydangky", "kiemtra", "hoicanbo", "phananh", "tracuu",
+                      "xoadulieu"]
     assert any(c.params.get("scope", {}).get("chat_id") == 999 for c in commands)  # staff menu for admins
 
 
