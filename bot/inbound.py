@@ -36,6 +36,7 @@ from bot.storage.models import Base, utcnow
 log = logging.getLogger(__name__)
 
 Sessions = sessionmaker[Session]
+DONE_RETENTION = dt.timedelta(days=7)  # answered updates are remembered this long: re-sent ones stay duplicates
 
 
 class InboundUpdate(Base):
@@ -78,7 +79,7 @@ class InboundLog:
         lease_seconds: float = 90.0,
         answer_deadline: float = 900.0,
         max_attempts: int = 3,
-        retention: dt.timedelta = dt.timedelta(days=7),
+        retention: dt.timedelta = DONE_RETENTION,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.sessions = sessions

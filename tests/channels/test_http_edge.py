@@ -57,8 +57,12 @@ async def boom(request: Request) -> Response:
 async def edge() -> AsyncIterator[Edge]:
     events: list[ZaloEventIn] = []
     application = FakeApplication()
+
+    async def record(event: ZaloEventIn) -> None:
+        events.append(event)
+
     routes = [
-        zalo_webhook_route(events.append, app_id=APP_ID, secret=SECRET),
+        zalo_webhook_route(record, app_id=APP_ID, secret=SECRET),
         telegram_webhook_route(application, TG_SECRET),
         Route("/boom", boom, methods=["GET"]),
     ]
@@ -188,10 +192,10 @@ async def test_zalo_events_outside_the_freshness_window_are_refused(edge: Edge) 
 
 
 def test_de_duplication_outlasts_the_freshness_window() -> None:
-    from bot.channels.zalo.channel import EVENT_RETENTION
+    from bot.inbound import DONE_RETENTION
 
     largest = Settings.model_fields["zalo_event_max_age_seconds"].metadata
-    assert any(getattr(m, "le", None) is not None and m.le <= EVENT_RETENTION.total_seconds() for m in largest)
+    assert any(getattr(m, "le", None) is not None and m.le <= DONE_RETENTION.total_seconds() for m in largest)
     with pytest.raises(ValueError):
         Settings(_env_file=None, zalo_event_max_age_seconds=8 * 86_400)  # type: ignore[call-arg]
 
