@@ -294,6 +294,28 @@ class OutboundGateway:
         """Nothing runs in the background; kept so channels can stop their gateway uniformly."""
 
 
+async def deliver_replies(
+    gateway: OutboundGateway, chat_id: str, replies: Sequence[Reply], *, hold: tuple[type[DeliveryError], ...] = ()
+) -> tuple[list[SentMessage], bool]:
+    """Send an update's replies in order: what went out, and whether the update is done.
+
+    A recipient who blocked the bot or a message refused for good ends the delivery (done: retrying cannot help);
+    retries that ran out leave it not done, so the inbound log answers it again later. Errors in ``hold`` are
+    raised to the caller (which deals with them) after what was sent so far.
+    """
+    sent: list[SentMessage] = []
+    for reply in replies:
+        try:
+            sent.extend(await gateway.send(chat_id, [reply]))
+        except hold:
+            raise
+        except (RecipientBlocked, PermanentError):  # logged and counted by the gateway
+            break
+        except DeliveryError:
+            return sent, False
+    return sent, True
+
+
 class BroadcastPacing:
     """The broadcast engine's view of a gateway's pacing (the engine's ``RateLimiter`` interface).
 

@@ -19,6 +19,7 @@ whose lease ran out: each is answered again, or, when older than ``answer_deadli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -30,6 +31,7 @@ from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from bot.messages import DeliveryError
 from bot.settings import Settings
 from bot.storage.models import Base, utcnow
 
@@ -180,6 +182,17 @@ class InboundLog:
 
 
 Replay = Callable[[Pending], Awaitable[None]]
+
+
+def apology(send: Callable[[str], Awaitable[object]]) -> Replay:
+    """The ``apologize`` of :func:`recover`: ``send(chat_id)`` the late-answer apology; a failure is not retried."""
+
+    async def apologize(pending: Pending) -> None:
+        if pending.chat_id is not None:
+            with contextlib.suppress(DeliveryError):
+                await send(pending.chat_id)
+
+    return apologize
 
 
 async def recover(inbound: InboundLog, replay: Replay, apologize: Replay) -> int:

@@ -28,9 +28,9 @@ from starlette.routing import BaseRoute
 from bot.channel import ChannelHost
 from bot.channels.messenger.api import CHANNEL, GraphApi, MessengerSender, MessengerTokenError
 from bot.channels.messenger.webhook import MessengerEventIn, messenger_webhook_routes
-from bot.gateway import OutboundGateway
-from bot.inbound import InboundLog, Pending, recovery_loop
-from bot.messages import DeliveryError, IncomingMessage, PermanentError, RecipientBlocked, Reply, SentMessage
+from bot.gateway import GatewayPolicy, OutboundGateway, deliver_replies
+from bot.inbound import InboundLog, Pending, apology, recovery_loop
+from bot.messages import IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
 from handlers import texts
@@ -66,7 +66,7 @@ class MessengerChannel:
         self.app_secret = secret.get_secret_value() if secret is not None else ""
         self.verify_token = verify.get_secret_value() if verify is not None else ""
         self.api = GraphApi(base_url=settings.messenger_api_base_url, page_token=token.get_secret_value())
-        self._gateway = OutboundGateway(MessengerSender(self.api))
+        self._gateway = OutboundGateway(MessengerSender(self.api), GatewayPolicy.from_settings(settings))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chains: dict[str, asyncio.Task[Any]] = {}
         self._token_alerted = False
@@ -91,7 +91,7 @@ class MessengerChannel:
     async def start(self) -> None:
         """Answer what an earlier run left unanswered, now and every few seconds (the page token does not expire)."""
         self._recovery = asyncio.create_task(
-            recovery_loop(self.inbound, self._replay, self._apologize), name="messenger-inbound-recovery"
+            recovery_loop(self.inbound, self._replay, apology(self._send_late)), name="messenger-inbound-recovery"
         )
         log.info("Messenger channel ready (webhook on /messenger/webhook)")
 
@@ -187,10 +187,8 @@ class MessengerChannel:
     async def _replay(self, pending: Pending) -> None:
         await self.answer(MessengerEventIn(**json.loads(pending.payload)))
 
-    async def _apologize(self, pending: Pending) -> None:
-        if pending.chat_id is not None:
-            with contextlib.suppress(DeliveryError):
-                await self._gateway.send(pending.chat_id, [Reply(text=texts.INBOUND_LATE)])
+    async def _send_late(self, chat_id: str) -> None:
+        await self._gateway.send(chat_id, [Reply(text=texts.INBOUND_LATE)])
 
     async def deliver(self, chat_id: str, replies: list[Reply]) -> list[SentMessage]:
         """Send replies in order; a person who cannot be reached or a refused message is logged, not raised."""
@@ -198,18 +196,11 @@ class MessengerChannel:
 
     async def _deliver(self, chat_id: str, replies: list[Reply]) -> tuple[list[SentMessage], bool]:
         """What was sent, and whether the event is done (False when retries ran out: answered again later)."""
-        sent: list[SentMessage] = []
-        for reply in replies:
-            try:
-                sent.extend(await self._gateway.send(chat_id, [reply]))
-            except MessengerTokenError as err:
-                await self._alert_token(err)
-                return sent, False
-            except (RecipientBlocked, PermanentError):  # logged and counted by the gateway
-                break
-            except DeliveryError:
-                return sent, False
-        return sent, True
+        try:
+            return await deliver_replies(self._gateway, chat_id, replies, hold=(MessengerTokenError,))
+        except MessengerTokenError as err:
+            await self._alert_token(err)
+            return [], False
 
     async def _alert_token(self, err: MessengerTokenError) -> None:
         """The page token was refused: tell staff once per process (every send fails until it is replaced)."""

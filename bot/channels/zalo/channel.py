@@ -28,9 +28,9 @@ from bot.channel import ChannelHost
 from bot.channels.zalo.api import CHANNEL, QUERY_PREFIX, ZaloApi, ZaloSender
 from bot.channels.zalo.tokens import RefreshFailed, TokenRefused, ZaloTokens
 from bot.channels.zalo.webhook import ZaloEventIn, zalo_webhook_route
-from bot.gateway import GatewayPolicy, OutboundGateway
-from bot.inbound import InboundLog, Pending, recovery_loop
-from bot.messages import DeliveryError, IncomingMessage, PermanentError, RecipientBlocked, Reply, SentMessage
+from bot.gateway import GatewayPolicy, OutboundGateway, deliver_replies
+from bot.inbound import InboundLog, Pending, apology, recovery_loop
+from bot.messages import IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
 from handlers import texts
@@ -162,7 +162,7 @@ class ZaloChannel:
         self._ready.set()
         self._maintenance = asyncio.create_task(self._maintenance_loop(), name="zalo-maintenance")
         self._recovery = asyncio.create_task(
-            recovery_loop(self.inbound, self._replay, self._apologize), name="zalo-inbound-recovery"
+            recovery_loop(self.inbound, self._replay, apology(self._send_late)), name="zalo-inbound-recovery"
         )
         log.info("Zalo OA channel ready (webhook on /zalo/webhook)")
 
@@ -300,11 +300,6 @@ class ZaloChannel:
     async def _replay(self, pending: Pending) -> None:
         await self._locked(ZaloEventIn(**json.loads(pending.payload)), self._answer)
 
-    async def _apologize(self, pending: Pending) -> None:
-        if pending.chat_id is not None:
-            with contextlib.suppress(DeliveryError):
-                await self._gateway.send(pending.chat_id, [Reply(text=texts.INBOUND_LATE)])
-
     def _greeter(self) -> Greet:
         if self._greet is None:
             from handlers.routes import greet_follower
@@ -318,15 +313,10 @@ class ZaloChannel:
 
     async def _deliver(self, chat_id: str, replies: list[Reply]) -> tuple[list[SentMessage], bool]:
         """What was sent, and whether the event is done (False when retries ran out: answered again later)."""
-        sent: list[SentMessage] = []
-        for reply in replies:
-            try:
-                sent.extend(await self._gateway.send(chat_id, [reply]))
-            except (RecipientBlocked, PermanentError):  # logged and counted by the gateway
-                break
-            except DeliveryError:
-                return sent, False
-        return sent, True
+        return await deliver_replies(self._gateway, chat_id, replies)
+
+    async def _send_late(self, chat_id: str) -> None:
+        await self._gateway.send(chat_id, [Reply(text=texts.INBOUND_LATE)])
 
     # ----- announcements -----------------------------------------------------------------------------------
 
