@@ -1,9 +1,10 @@
 """Receiving from Messenger: the verification handshake, the signature check and event parsing.
 
 Meta signs every webhook call with ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, keyed with the
-app secret>``. The body is read in chunks up to a limit (413 past it) and checked before it is parsed: a missing or
-wrong signature gets 401 and nothing else happens. One call may carry several entries, each with several
-``messaging`` events; the route records them, answers 200 and they are processed after.
+app secret>``. The server refuses a body over ``HTTP_MAX_BODY_BYTES`` while reading it (413), and the signature
+is checked before the body is parsed: a missing or wrong signature gets 401 and nothing else happens. One call
+may carry several entries, each with several ``messaging`` events; the route records them, answers 200 and they
+are processed after.
 
 ``GET`` on the same path is the subscription handshake: ``hub.mode=subscribe`` with the configured verify token
 echoes ``hub.challenge``; anything else gets 403.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,11 +23,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.channels.http import read_json
+
 log = logging.getLogger(__name__)
 
 MESSENGER_WEBHOOK_PATH = "/messenger/webhook"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-MAX_BODY_BYTES = 1_000_000  # Meta batches at most a few hundred small events per call
 MAX_EVENTS = 1000  # events taken from one call; the rest are dropped with a log line
 MAX_TEXT = 8000  # characters of one text kept (the handlers refuse long texts politely)
 
@@ -118,31 +119,11 @@ def parse_events(data: Any) -> list[MessengerEventIn]:
     return events
 
 
-class BodyTooLarge(Exception):
-    """The request body is over the limit."""
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, read in chunks; :class:`BodyTooLarge` as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def messenger_webhook_routes(
     submit: Callable[[list[MessengerEventIn]], Awaitable[None]],
     *,
     app_secret: str,
     verify_token: str,
-    max_body_bytes: int = MAX_BODY_BYTES,
     path: str = MESSENGER_WEBHOOK_PATH,
 ) -> list[Route]:
     """``GET`` (handshake) and ``POST`` (signed events → ``submit``, 200 at once) on ``path``."""
@@ -162,9 +143,7 @@ def messenger_webhook_routes(
 
     async def receive(request: Request) -> Response:
         try:
-            body = await read_body(request, max_body_bytes)
-        except BodyTooLarge:
-            return JSONResponse({"error": "too large"}, 413)
+            body = await request.body()  # bounded by the server's body limit (413 while streaming)
         except ClientDisconnect:
             return Response(status_code=400)
         if not verify_signature(body, request.headers.get(SIGNATURE_HEADER), app_secret):
@@ -172,8 +151,8 @@ def messenger_webhook_routes(
                         request.client.host if request.client else "?")
             return JSONResponse({"error": "bad signature"}, 401)
         try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
+            data = read_json(body)
+        except ValueError:
             log.warning("messenger webhook: unreadable event body")
             return JSONResponse({"error": "unreadable"}, 400)
         events = parse_events(data)
