@@ -345,6 +345,7 @@ async def serve(
             gateways[channel.name] = channel.gateway
             for secret in channel.secrets():
                 register_secret(secret)
+        services.broadcasts.channels = tuple(c.name for c in channels)  # notices reach every running channel
         wire_handoff(settings, services, gateways)
         token = settings.http_metrics_token.get_secret_value() if settings.http_metrics_token else None
         routes: list[BaseRoute] = [health_route(services_health(services)), metrics_route(token)]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import bot.broadcast.planned
 import bot.handoff.drafts
 import bot.handoff.topics  # noqa: F401  (registers the report topics file)
-from bot.broadcast.service import BroadcastService, recipient_channels
+from bot.broadcast.service import DEFAULT_CHANNELS, BroadcastService
 from bot.handoff.service import HandoffService
 from bot.health import Health
 from bot.kb.store import KnowledgeStore
@@ -136,7 +136,8 @@ class Services:
     def __post_init__(self) -> None:
         self.records = ConversationRecords(self.sessions, lambda: self.clock(), self.health)
         self.flows = FlowStore(self.sessions, lambda: self.clock())
-        self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), recipient_channels(self.settings))
+        # the composition root replaces the channels with those it runs
+        self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), DEFAULT_CHANNELS)
         self.handoff = HandoffService(self.sessions, lambda: self.clock(), office_hours=self.settings.office_hours,
                                       timezone=self.settings.bot_timezone)
 

@@ -35,22 +35,13 @@ from bot.broadcast.models import (
     Delivery,
     StaffMember,
 )
-from bot.settings import Settings
 from bot.storage import repo
 from bot.storage.db import run_single
 from bot.storage.models import User, utcnow
 
 T = TypeVar("T")
 Sessions = sessionmaker[Session]
-DEFAULT_CHANNELS: tuple[str, ...] = ("telegram",)
-
-
-def recipient_channels(settings: Settings) -> tuple[str, ...]:
-    """The channels the running bot delivers on: Telegram when its token is set, Zalo when configured."""
-    channels = [
-        c for c, on in (("telegram", settings.telegram_bot_token is not None), ("zalo", settings.zalo_enabled)) if on
-    ]
-    return tuple(channels) or DEFAULT_CHANNELS
+DEFAULT_CHANNELS: tuple[str, ...] = ("telegram",)  # until the composition root says which channels run
 
 
 @dataclass(frozen=True)

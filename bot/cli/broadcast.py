@@ -36,7 +36,10 @@ def _sessions(settings: Settings) -> Any:
 
 
 def _channels(settings: Settings) -> tuple[str, ...]:
-    return service.recipient_channels(settings)
+    """The channels a notice goes to: every configured one (Telegram alone when none is)."""
+    from bot.channels.registry import configured_channels
+
+    return tuple(spec.name for spec in configured_channels(settings)) or service.DEFAULT_CHANNELS
 
 
 def _text(words: list[str]) -> str:
@@ -255,7 +258,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--topic", metavar="CHỦ_ĐỀ", help="chỉ gửi người đăng ký chủ đề này (mã trong _announcements.yaml)")
     p.add_argument("--area", metavar="KHU_VỰC", help="chỉ gửi người ở khu vực này (mã trong _announcements.yaml)")
     p.add_argument("--no-wait", action="store_true", help="không theo dõi tiến độ gửi")
-    p.add_argument("--deliver", action="store_true", help="gửi từ chính tiến trình này (cần TELEGRAM_BOT_TOKEN)")
+    p.add_argument("--deliver", action="store_true", help="gửi từ chính tiến trình này (qua các kênh đã cấu hình)")
     p.set_defaults(handler=send)
 
     p = actions.add_parser("schedule", help="hẹn giờ gửi thông báo (ngày giờ địa phương)")

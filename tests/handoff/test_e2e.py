@@ -302,3 +302,7 @@ async def test_a_handoff_survives_a_restart(fakes: Any, tmp_path: Path) -> None:
         assert "VNeID hoặc tại công an phường" in second.text(answers[1])
     finally:
         await stop_ward(second)
+
+
+async def test_notices_go_to_every_running_channel(ward: Ward) -> None:
+    assert ward.services.broadcasts.channels == ("telegram", "zalo")

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.broadcast.service import create_broadcast, update_subscription
+from bot.broadcast.service import update_subscription
 from bot.storage.db import create_engine_for, make_sessionmaker
 from bot.storage.models import User
 from handlers import texts
@@ -57,6 +57,7 @@ class RunningBot:
     url: str
     graph: FakeGraph
     db_url: str
+    env: dict[str, str]
     counter: int = 0
 
     def post(self, body: bytes, *, sign: bool = True, secret: str = APP_SECRET) -> httpx.Response:
@@ -118,7 +119,7 @@ def _start(tmp_path: Path, graph: FakeGraph, kb_dir: Path) -> RunningBot:
             pass
         assert time.monotonic() < deadline, "the bot did not become healthy"
         time.sleep(0.05)
-    return RunningBot(proc, base + "/messenger/webhook", graph, db_url)
+    return RunningBot(proc, base + "/messenger/webhook", graph, db_url, env)
 
 
 def _stop(bot: RunningBot) -> str:
@@ -255,9 +256,16 @@ def test_notices_reach_only_people_inside_the_24_hour_window(bot: RunningBot) ->
     with sessions.begin() as session:
         old = session.query(User).filter_by(channel="messenger", external_id="u-old").one()
         old.last_seen = now - dt.timedelta(hours=30)
-    broadcast_id = create_broadcast(sessions=sessions, text="Lịch tiêm chủng tháng 12 tại trạm y tế phường.",
-                                    channels=("messenger",), now=now)
-    assert broadcast_id is not None
+    # staff send the notice from the shell, as they would with the bot running: the channels come from the settings
+    sent = subprocess.run(
+        [sys.executable, "-m", "bot", "broadcast", "send", "--no-wait", "Lịch tiêm chủng tháng 12 tại trạm y tế."],
+        env=bot.env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert sent.returncode == 0, sent.stderr
+    from bot.broadcast.service import list_broadcasts
+
+    [created] = list_broadcasts(sessions=sessions)
+    broadcast_id = created.id
     [notice] = bot.wait_sent("u-recent", 1)
     assert "Lịch tiêm chủng" in notice.text  # type: ignore[attr-defined]
     from bot.broadcast.service import broadcast_status
