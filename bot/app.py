@@ -29,6 +29,7 @@ from bot.kb.store import ReloadOutcome
 from bot.logs import configure_logging, register_secret
 from bot.messages import DeliveryError, IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +200,6 @@ def _release_signals(installed: list[signal.Signals]) -> None:
     loop = asyncio.get_running_loop()
     for sig in installed:
         loop.remove_signal_handler(sig)
-
-
-async def _stop_watcher(watcher: asyncio.Task[None] | None) -> None:
-    """Cancel the knowledge-folder watcher and wait for it to end."""
-    if watcher is not None:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await watcher
 
 
 def staff_alerter(settings: Settings, services: Any, gateways: Mapping[str, Gateway]) -> Any:
@@ -385,8 +378,8 @@ async def serve(
                 await channel.stop()
             except Exception:
                 log.exception("stopping the %s channel failed", channel.name)
-        await _stop_watcher(watcher)
-        await _stop_watcher(reminder)
+        await cancel_and_wait(watcher)
+        await cancel_and_wait(reminder)
         services.close()
         _release_signals(installed)
     return code

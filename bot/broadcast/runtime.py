@@ -38,6 +38,7 @@ from bot.gateway import BroadcastPacing, BroadcastSender, OutboundGateway
 from bot.messages import DeliveryError, Reply, Sender
 from bot.services import Services
 from bot.storage.db import create_engine_for
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -173,10 +174,7 @@ class BroadcastRuntime:
         self._leader_tasks.append(asyncio.create_task(self._progress_loop(), name="broadcast-progress"))
 
     async def _lost(self) -> None:
-        for task in self._leader_tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._leader_tasks)
         self._leader_tasks.clear()
         if self.scheduler is not None:
             self.scheduler.shutdown()

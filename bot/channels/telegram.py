@@ -60,6 +60,7 @@ from bot.messages import (
     TransientError,
 )
 from bot.settings import Settings
+from bot.tasks import cancel_and_wait
 from handlers import texts
 
 log = logging.getLogger(__name__)
@@ -331,11 +332,8 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Stop polling and the Application (whatever part of :meth:`start` ran)."""
-        if self._recovery is not None:
-            self._recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._recovery
-            self._recovery = None
+        await cancel_and_wait(self._recovery)
+        self._recovery = None
         application = self.application
         if application.updater is not None and application.updater.running:
             await application.updater.stop()

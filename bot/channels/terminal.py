@@ -7,7 +7,6 @@ apply, and knowledge edits are picked up by themselves (the outcome is printed l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -16,6 +15,7 @@ from bot.channels.render import render_plain
 from bot.kb.store import ReloadOutcome
 from bot.messages import IncomingMessage, Reply
 from bot.services import Services
+from bot.tasks import cancel_and_wait
 from handlers import texts
 from handlers.routes import handle
 from handlers.staff import reload_report
@@ -63,9 +63,7 @@ async def run_terminal(
     try:
         await _chat(services, stdin, show, stdout)
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        await cancel_and_wait(watcher)
 
 
 async def _chat(services: Services, stdin: TextIO, show: Callable[[str], None], stdout: TextIO) -> None:

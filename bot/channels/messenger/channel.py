@@ -14,7 +14,6 @@ who wrote in the last 24 hours, and the others are recorded as skipped with the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -33,6 +32,7 @@ from bot.inbound import InboundLog, Pending, apology, recovery_loop
 from bot.messages import IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
+from bot.tasks import cancel_and_wait
 from handlers import texts
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,8 @@ class MessengerChannel:
 
     async def stop(self) -> None:
         """Stop the recovery loop, let in-flight events finish (briefly) and close the HTTP client."""
-        if self._recovery is not None:
-            self._recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._recovery
-            self._recovery = None
+        await cancel_and_wait(self._recovery)
+        self._recovery = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
         await self._gateway.close()

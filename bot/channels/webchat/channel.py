@@ -9,7 +9,6 @@ with a reason staff see, and ``/dangky`` is not offered to web visitors.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -26,6 +25,7 @@ from bot.channels.webchat.render import to_blocks
 from bot.inbound import InboundLog, Pending, recovery_loop
 from bot.messages import IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
+from bot.tasks import cancel_and_wait
 from handlers import texts
 
 log = logging.getLogger(__name__)
@@ -115,11 +115,7 @@ class WebChatChannel:
 
     async def stop(self) -> None:
         """Stop the pruning and recovery tasks."""
-        for task in (self._pruner, self._recovery):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel_and_wait(self._pruner, self._recovery)
         self._pruner = self._recovery = None
 
     async def _prune_loop(self) -> None:

@@ -12,7 +12,6 @@ messages only to users who interacted within the last 48 hours; the others are r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -33,6 +32,7 @@ from bot.inbound import InboundLog, Pending, apology, recovery_loop
 from bot.messages import IncomingMessage, Reply, SentMessage
 from bot.settings import Settings
 from bot.storage.models import User
+from bot.tasks import cancel_and_wait
 from handlers import texts
 
 log = logging.getLogger(__name__)
@@ -186,16 +186,8 @@ class ZaloChannel:
 
     async def stop(self) -> None:
         """Stop the maintenance loop, let in-flight events finish (briefly) and close the HTTP client."""
-        if self._recovery is not None:
-            self._recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._recovery
-            self._recovery = None
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._maintenance
-            self._maintenance = None
+        await cancel_and_wait(self._recovery, self._maintenance)
+        self._recovery = self._maintenance = None
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
         await self._gateway.close()
