@@ -21,12 +21,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.server import ThreadedServer
 from tests.fakes.telegram_api import free_port
 
 TEXT_LIMIT = 2000
@@ -88,8 +88,7 @@ class FakeGraph:
         self.token_valid = True
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -100,32 +99,14 @@ class FakeGraph:
         """Start serving in a background thread and wait until it accepts connections."""
         self.port = self.port or free_port()
         app = Starlette(routes=[Route("/{version}/me/messages", self._send, methods=["POST"])])
-        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off",
-                                timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            assert self._server is not None
-            loop.run_until_complete(self._server.serve())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-graph", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Graph API server did not start")
-            time.sleep(0.005)
+        self._server = ThreadedServer(app, host=self.host, port=self.port, name="fake-graph")
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Stop the server and join its thread."""
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
+            self._server.stop()
 
     def __enter__(self) -> FakeGraph:
         return self.start()

@@ -27,13 +27,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.faults import BrokenResponse, Faults
+from tests.fakes.server import ThreadedServer
 
 FAULTY_METHODS = {"sendmessage", "editmessagetext"}  # where ``faults`` are injected
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "s", "a", "code", "pre"}
@@ -184,8 +184,7 @@ class FakeTelegram:
         self._chat_last_sent: dict[int, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._new_update: asyncio.Event | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
         self._closing = False
         self.faults = Faults()  # on sendMessage and editMessageText
 
@@ -200,40 +199,22 @@ class FakeTelegram:
         """Start the server in a background thread and wait until it accepts connections."""
         self.port = self.port or free_port()
         app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
-        config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
-        )
-        self._server = uvicorn.Server(config)
-        ready = threading.Event()
 
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
+        def on_loop(loop: asyncio.AbstractEventLoop) -> None:
             self._loop = loop
             self._new_update = asyncio.Event()
-            loop.call_soon(ready.set)
-            assert self._server is not None
-            loop.run_until_complete(self._server.serve())
-            loop.close()
 
-        self._thread = threading.Thread(target=run, name="fake-telegram", daemon=True)
-        self._thread.start()
-        ready.wait(5)
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Telegram server did not start")
-            time.sleep(0.005)
+        self._server = ThreadedServer(app, host=self.host, port=self.port, name="fake-telegram", grace=2,
+                                      on_loop=on_loop)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        """Stop the server and join its thread."""
+        """Stop the server (waking pending long polls first) and join its thread."""
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake_long_polls)
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
+            self._server.stop()
 
     def __enter__(self) -> FakeTelegram:
         return self.start()

@@ -26,13 +26,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.faults import BrokenResponse, Faults
+from tests.fakes.server import ThreadedServer
 from tests.fakes.telegram_api import free_port
 
 TEXT_LIMIT = 2000
@@ -99,8 +99,7 @@ class FakeZalo:
         self.faults = Faults()
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     # ----- lifecycle -------------------------------------------------------------------------------------
 
@@ -116,33 +115,14 @@ class FakeZalo:
             Route("/v3.0/oa/message/cs", self._send, methods=["POST"]),
             Route("/v4/oa/access_token", self._refresh, methods=["POST"]),
         ])  # fmt: skip
-        config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-        )
-        self._server = uvicorn.Server(config)
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            assert self._server is not None
-            loop.run_until_complete(self._server.serve())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-zalo", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Zalo server did not start")
-            time.sleep(0.005)
+        self._server = ThreadedServer(app, host=self.host, port=self.port, name="fake-zalo")
+        self._server.start()
         return self
 
     def stop(self) -> None:
         """Stop the server and join its thread."""
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
+            self._server.stop()
 
     def __enter__(self) -> FakeZalo:
         return self.start()
