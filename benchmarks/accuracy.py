@@ -140,6 +140,44 @@ def evaluate(questions: list[Question], kb: KnowledgeBase, index: SearchIndex) -
     return table
 
 
+def engine_by_kind(questions: list[Question], index: SearchIndex) -> dict[str, dict[str, float]]:
+    """The engine alone, one row per kind of question: top-1, MRR@5, answered correctly, answered wrongly,
+    declined, and the right entry answered or offered first."""
+    rows: dict[str, list[tuple[Question, list[str], bool, bool]]] = defaultdict(list)
+    rank = engine_ranker(index)
+    for q in questions:
+        rows[q.kind].append((q, *rank(q.text)))
+    table: dict[str, dict[str, float]] = {}
+    for kind in (*IN_SCOPE_KINDS, *DECLINE_KINDS):
+        got = rows.get(kind)
+        if not got:
+            continue
+        n = len(got)
+        top = [bool(ids) and ids[0] == q.expected for q, ids, _, _ in got]
+        rr = [1.0 / (ids[:5].index(q.expected) + 1) if q.expected in ids[:5] else 0.0 for q, ids, _, _ in got]
+        table[kind] = {
+            "n": n,
+            "top-1": sum(top) / n,
+            "MRR@5": sum(rr) / n,
+            "answered correctly": sum(a and t for (_, _, a, _), t in zip(got, top, strict=True)) / n,
+            "answered wrongly": sum(a and not t for (_, _, a, _), t in zip(got, top, strict=True)) / n,
+            "not answered": sum(not a for _, _, a, _ in got) / n,
+            "right first": sum(shown and t for (_, _, _, shown), t in zip(got, top, strict=True)) / n,
+        }
+    return table
+
+
+def print_by_kind(table: dict[str, dict[str, float]], title: str) -> None:
+    """Print the engine's per-kind table, kinds as rows."""
+    columns = ("top-1", "MRR@5", "answered correctly", "answered wrongly", "not answered", "right first")
+    print(f"\n{title}")
+    print(f"| {'kind':<14} | {'n':>4} | " + " | ".join(f"{c:>18}" for c in columns) + " |")
+    print("|" + "-" * 16 + "|" + "-" * 6 + "|" + "|".join("-" * 20 for _ in columns) + "|")
+    for kind, row in table.items():
+        cells = " | ".join(f"{row[c]:>18.3f}" for c in columns)
+        print(f"| {kind:<14} | {int(row['n']):>4} | {cells} |")
+
+
 def print_table(table: dict[str, dict[str, float]], counts: dict[str, int], title: str) -> None:
     """Print one metrics table, systems as columns."""
     names = list(table)
@@ -179,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts["overall (strict)"] = counts["right first (answer or 1st suggestion)"] = len(questions)
     print(f"knowledge base: {len(loaded.kb.entries)} entries; questions: {len(questions)} ({args.split})")
     print_table(evaluate(questions, loaded.kb, index), counts, "Accuracy (top-1 per kind; declines for oos/near)")
+    title = "The engine per kind (for oos/near, not answered is right; right first: answered or offered first)"
+    print_by_kind(engine_by_kind(questions, index), title)
+    print(f"\n{index.calibration.summary()}")
     return 0
 
 

@@ -51,7 +51,10 @@ FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per u
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 3  # bump when the calibration method changes
+CACHE_VERSION = 6  # bump when the calibration method changes
+THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
+WRONG_COST = 1.0  # a wrong answer costs what a right one gains: agreement must add more right answers than wrong
+AGREE_MARGINS = (0.0, 0.01, 0.02, 0.03)  # cosine margins by which the embedding may be required to agree
 ACCEPT_FIT_STEPS = 1500
 ACCEPT_FIT_RATE = 0.5
 ACCEPT_PRIOR_PULL = 0.01  # used when a base is too small to calibrate (fewer than two entries)
@@ -69,13 +72,20 @@ class Calibration:
     negatives_answered: float = 0.0  # share of negatives answered at ``answer_at``
     fusion_weight: float = 0.0  # weight of the semantic signal in the ranking (0: lexical only)
     fitted: bool = False
+    agree_at: float = 1.0  # lower confidence answered when the embedding alone picks the same entry
+    agree_margin: float = 0.0  # by at least this cosine margin over every other entry
 
     def summary(self) -> str:
         """One line for ``kb check`` and the log."""
         if not self.fitted:
             return f"calibration: shipped thresholds answer ≥ {self.answer_at:.2f}, suggest ≥ {self.suggest_at:.2f}"
+        agree = (
+            f" (≥ {self.agree_at:.2f} when the meaning agrees by {self.agree_margin:g})"
+            if self.agree_at < self.answer_at
+            else ""
+        )
         return (
-            f"calibration: answer ≥ {self.answer_at:.2f}, suggest ≥ {self.suggest_at:.2f}, "
+            f"calibration: answer ≥ {self.answer_at:.2f}{agree}, suggest ≥ {self.suggest_at:.2f}, "
             f"semantic weight {self.fusion_weight:g} "
             f"(from {self.positives} held-out questions, {self.answered_right:.0%} answered right; "
             f"{self.negatives} out-of-scope and near-miss questions, {self.negatives_answered:.0%} answered)"
@@ -224,7 +234,8 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     generic += [fold(q) for q in generic]
     near_texts = _near_misses(index, index.words)
     if index.semantic is not None:
-        index.prepare_queries([*(f for _, f in forms), *generic, *near_texts])
+        holdout.prepare_queries([f for _, f in forms])
+        index.prepare_queries([*generic, *near_texts])
         # With the largest weight ``rank`` computes the semantic gaps wherever any weight could change the winner;
         # each weight is then tried on them.
         index.fusion_weight = holdout.fusion_weight = max(FUSION_WEIGHTS)
@@ -239,6 +250,14 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
         neg_lists = [fuse(r, weight) for r in neg_lists]
         near_lists = [fuse(r, weight) for r in near_lists]
     labelled = [(r, holdout.entries[r[0].index].id == i) for i, r in pos_lists if r]
+    # How far the embedding alone agrees with each question's best candidate (None without the model).
+    pos_margins = [
+        holdout.meaning_margin(form, r[0].index) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r
+    ]
+    neg_margins = [index.meaning_margin(q, r[0].index) if r else None for q, r in zip(generic, neg_lists, strict=True)]
+    near_margins = [
+        index.meaning_margin(q, r[0].index) if r else None for q, r in zip(near_texts, near_lists, strict=True)
+    ]
     negatives_ranked = [r for r in (*neg_lists, *near_lists) if r]
     if REFIT_ACCEPTANCE:
         index.accept_weights = holdout.accept_weights = _fit_acceptance(labelled, negatives_ranked)
@@ -249,12 +268,34 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     if not positives or not negatives:
         return Calibration(*SHIPPED)
     answer_at = _answer_threshold(positives, negatives, near)
-    negatives += near
-    suggest_at = _suggest_threshold(positives, negatives, answer_at)
-    right = sum(1 for s, ok in positives if ok and s >= answer_at) / len(positives)
-    answered = sum(1 for s in negatives if s >= answer_at) / len(negatives)
+    agree_at, agree_margin = 1.0, 0.0
+    if index.semantic is not None:
+        answer_at, agree_at, agree_margin = _agreement_thresholds(
+            [(s, ok, m) for (s, ok), m in zip(positives, pos_margins, strict=True)],
+            list(zip(negatives, neg_margins, strict=True)),
+            list(zip(near, near_margins, strict=True)),
+            answer_at,
+        )
+
+    def answers(score: float, margin: float | None) -> bool:
+        return score >= answer_at or (margin is not None and score >= agree_at and margin >= agree_margin)
+
+    suggest_at = _suggest_threshold(positives, [*negatives, *near], answer_at)
+    right = sum(1 for (s, ok), m in zip(positives, pos_margins, strict=True) if ok and answers(s, m))
+    answered = sum(
+        1 for s, m in zip([*negatives, *near], [*neg_margins, *near_margins], strict=True) if answers(s, m)
+    )
     result = Calibration(
-        answer_at, suggest_at, len(positives), len(negatives), right, answered, index.fusion_weight, fitted=True
+        answer_at,
+        suggest_at,
+        len(positives),
+        len(negatives) + len(near),
+        right / len(positives),
+        answered / (len(negatives) + len(near)),
+        index.fusion_weight,
+        fitted=True,
+        agree_at=agree_at,
+        agree_margin=agree_margin,
     )
     log.info("knowledge base %s", result.summary())
     return result
@@ -316,6 +357,48 @@ def _answer_threshold(
         if answered <= NEGATIVE_ANSWERED and near_answered <= NEAR_MISS_ANSWERED:
             return t
     return high
+
+
+def _agreement_thresholds(
+    positives: Sequence[tuple[float, bool, float | None]],
+    negatives: Sequence[tuple[float, float | None]],
+    near: Sequence[tuple[float, float | None]],
+    answer_at: float,
+) -> tuple[float, float, float]:
+    """``answer_at``, the lower threshold for candidates the embedding agrees with, and the margin it must
+    agree by: the pair that gains most on the held-out questions (right answers minus ``WRONG_COST`` per wrong
+    one) within the promised error rates. Agreement only adds answers to those ``answer_at`` gives; without any
+    pair that gains, it is not used (its threshold is 1)."""
+    low, high = THRESHOLD_RANGE
+    pos_s = np.array([s for s, _, _ in positives])
+    pos_ok = np.array([ok for _, ok, _ in positives])
+    pos_m = np.array([-9.0 if m is None else m for _, _, m in positives])
+    neg_s = np.array([s for s, _ in negatives] or [0.0])
+    neg_m = np.array([-9.0 if m is None else m for _, m in negatives] or [-9.0])
+    near_s = np.array([s for s, _ in near] or [0.0])
+    near_m = np.array([-9.0 if m is None else m for _, m in near] or [-9.0])
+    grid = np.unique(np.round(np.concatenate([pos_s, neg_s, near_s, [low, high, answer_at]]), 4))
+    grid = grid[(grid >= low) & (grid <= high)]
+    if len(grid) > THRESHOLD_GRID:
+        grid = np.unique(np.quantile(grid, np.linspace(0, 1, THRESHOLD_GRID)))
+
+    def rates(a: float, b: float, g: float) -> tuple[float, float, float]:
+        hit_pos = (pos_s >= a) | ((pos_s >= b) & (pos_m >= g))
+        neg_rate = float(((neg_s >= a) | ((neg_s >= b) & (neg_m >= g))).mean())
+        near_rate = float(((near_s >= a) | ((near_s >= b) & (near_m >= g))).mean())
+        gain = float((hit_pos & pos_ok).sum()) - WRONG_COST * float((hit_pos & ~pos_ok).sum())
+        return gain, neg_rate, near_rate
+
+    best = (rates(answer_at, 1.0, 0.0)[0], 1.0, 0.0)
+    base_neg, base_near = rates(answer_at, 1.0, 0.0)[1:]
+    for g in AGREE_MARGINS:
+        for b in grid[grid < answer_at]:
+            gain, neg_rate, near_rate = rates(answer_at, float(b), g)
+            if neg_rate > max(NEGATIVE_ANSWERED, base_neg) or near_rate > max(NEAR_MISS_ANSWERED, base_near):
+                continue
+            if gain > best[0]:
+                best = (gain, float(b), g)
+    return answer_at, best[1], best[2]
 
 
 def _suggest_threshold(positives: Sequence[tuple[float, bool]], negatives: Sequence[float], answer_at: float) -> float:

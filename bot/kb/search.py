@@ -32,6 +32,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.kb.calibration import SHIPPED, Calibration, bank
 from bot.kb.calibration import calibrate as fit_calibration
+from bot.kb.diacritics import DiacriticRestorer
 from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.normalize import Normalized, Normalizer, builtin_lexicon, strip_accents
 from bot.kb.result import Candidate, Decision, SearchResult
@@ -338,8 +339,10 @@ class SearchIndex:
     def _embed_entries(self) -> None:
         """Each entry's question and first variants as vectors (from the on-disk cache where possible), and one
         mean vector per entry to pick semantic candidates."""
-        self._sem_rows: list[np.ndarray] = []
-        self._sem_centroids = np.zeros((0, 0), dtype=np.float32)
+        # Every phrase vector in one float32 matrix (an entry's rows contiguous; float16 has no fast product).
+        self._sem_matrix = np.zeros((0, 0), dtype=np.float32)
+        self._sem_starts = np.zeros(0, dtype=np.int64)
+        self._restorer: DiacriticRestorer | None = None
         if self.semantic is None or not self.entries:
             return
         texts: list[str] = []
@@ -355,9 +358,13 @@ class SearchIndex:
             self.semantic = None
             return
         owners = np.array(owner)
-        self._sem_rows = [vectors[owners == i].astype(np.float16) for i in range(len(self.entries))]
-        centroids = np.stack([rows.astype(np.float32).mean(axis=0) for rows in self._sem_rows])
-        self._sem_centroids = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+        self._sem_matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._sem_starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        self._restorer = DiacriticRestorer(
+            self.normalizer.normalize(text, drop_fillers=False).tokens
+            for entry in self.entries
+            for text in (entry.question, *entry.variants, entry.answer)
+        )
 
     def _exclusive_entities(self) -> list[tuple[str, ...]]:
         """The shipped groups of key entities that exclude each other, normalized like any text."""
@@ -385,6 +392,34 @@ class SearchIndex:
             if mine and theirs and not (mine & theirs):
                 return True
         return False
+
+    def meaning_text(self, text: str) -> str:
+        """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
+        own vocabulary into words typed without them."""
+        text = text[:MAX_QUERY_CHARS]
+        found = self._asking(text)
+        if found is not None:  # the model reads the clauses that ask, not the story around them
+            clauses, _, asking = found
+            text = " ".join(clauses[k] for k in asking)
+        tokens = self.normalizer.normalize(text).tokens
+        return " ".join(self._restorer.restore(tokens) if self._restorer is not None else tokens)
+
+    def _entry_cosines(self, vector: np.ndarray) -> np.ndarray:
+        """Each entry's best phrase cosine with a query vector."""
+        cosines: np.ndarray = np.maximum.reduceat(self._sem_matrix @ vector, self._sem_starts)
+        return cosines
+
+    def meaning_margin(self, text: str, i: int) -> float | None:
+        """How far the embedding prefers entry ``i`` to every other entry for ``text`` (its best phrase's cosine
+        minus the best other entry's; negative when another entry is closer); None without the model."""
+        if self.semantic is None or len(self._sem_starts) < 2:
+            return None
+        reading = self.meaning_text(text)
+        if not reading:
+            return None
+        per_entry = self._entry_cosines(self.semantic.embed_query(reading))
+        others = np.delete(per_entry, i)
+        return float(per_entry[i]) - float(others.max())
 
     def recalibrate(self) -> Calibration:
         """Choose the fusion weight and the decision thresholds from this knowledge base itself (see
@@ -417,10 +452,10 @@ class SearchIndex:
         self.calibrated.set()
 
     def prepare_queries(self, texts: Sequence[str]) -> None:
-        """Embed questions ahead (cached on disk), so that searching them later costs no model time."""
+        """Embed what the model reads for ``texts`` ahead, in batches and cached on disk (calibration questions,
+        never citizens'), so that searching them later costs no model time."""
         if self.semantic is not None:
-            readings = [self.normalizer.normalize(t).text for t in texts]
-            self.semantic.embed([r for r in readings if r and self._semantic_share(r) > 0])
+            self.semantic.embed([r for r in (self.meaning_text(t) for t in texts) if r])
 
     @staticmethod
     def _semantic_share(text: str) -> float:
@@ -462,17 +497,25 @@ class SearchIndex:
         )
         return [(word, 0.85 * score) for word, score, _ in found]
 
-    def _clause_weights(self, text: str) -> dict[str, float]:
-        """Weights of words outside the clause that asks, in a long message; empty for a short one."""
+    def _asking(self, text: str) -> tuple[list[str], list[tuple[str, ...]], list[int]] | None:
+        """A long message's clauses, their stripped words, and which of them ask; None for a short message."""
         clauses = [c for c in _CLAUSE_SPLIT.split(text) if c.strip()]
         if len(clauses) < 2:
-            return {}
+            return None
         normalized = [self.normalizer.normalize(c).stripped for c in clauses]
         if sum(len(c) for c in normalized) < LONG_MESSAGE_TOKENS:
-            return {}
+            return None
         asking = [k for k, c in enumerate(clauses) if "?" in c or _QUESTION_MARKERS.search(" ".join(normalized[k]))]
         if not asking:
             asking = [len(clauses) - 1]  # Vietnamese usually asks at the end
+        return clauses, normalized, asking
+
+    def _clause_weights(self, text: str) -> dict[str, float]:
+        """Weights of words outside the clause that asks, in a long message; empty for a short one."""
+        found = self._asking(text)
+        if found is None:
+            return {}
+        _, normalized, asking = found
         weights: dict[str, float] = {}
         for k, tokens in enumerate(normalized):
             w = 1.0 if k in asking else CONTEXT_CLAUSE_WEIGHT
@@ -661,21 +704,21 @@ class SearchIndex:
         readings = [(norm.tokens, norm.stripped)]
         readings += [(alt, tuple(strip_accents(t) for t in alt)) for alt in norm.alternatives]
         best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, ())
-        share = self._semantic_share(norm.text) if self.semantic is not None and self.fusion_weight > 0 else 0.0
+        reading = self.meaning_text(text) if self.semantic is not None and self.fusion_weight > 0 else ""
+        share = self._semantic_share(reading) if reading else 0.0
         ranked = list(best.values())
         if self.semantic is None or share <= 0 or not ranked:
             return fuse(ranked, self.fusion_weight)
         scores = sorted((r.lexical for r in ranked), reverse=True)
         if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
             return fuse(ranked, self.fusion_weight)  # no cosine gap could change the winner: skip the model
-        query_vector = self.semantic.embed_query(norm.text)
-        centroid_scores = self._sem_centroids @ query_vector
+        per_entry = self._entry_cosines(self.semantic.embed_query(reading))
         k = min(SEMANTIC_CANDIDATES, len(self.entries))
-        extra = [int(i) for i in np.argpartition(-centroid_scores, k - 1)[:k]]
+        extra = [int(i) for i in np.argpartition(-per_entry, k - 1)[:k]]
         if any(i not in best for i in extra):
             best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, extra)
         ranked = list(best.values())
-        cosines = {r.index: float((self._sem_rows[r.index].astype(np.float32) @ query_vector).max()) for r in ranked}
+        cosines = {r.index: float(per_entry[r.index]) for r in ranked}
         top = max(cosines.values())
         ranked = [replace(r, semantic=cosines[r.index] - top, share=share) for r in ranked]
         return fuse(ranked, self.fusion_weight)
@@ -694,6 +737,8 @@ class SearchIndex:
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
         decision = self._decide(candidates)
+        if decision is not Decision.ANSWER and self._meaning_agrees(query, ranked[0].index, candidates[0].score):
+            decision = Decision.ANSWER
         if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], ranked[0].index):
             # Never answer outright from an entry about another system or document than the one named: offer
             # the candidates that do not contradict the question first.
@@ -701,6 +746,16 @@ class SearchIndex:
             fits = [c for c, r in zip(candidates, ranked, strict=False) if not self.contradicts(query, r.index)]
             candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, normalized, decision, tuple(candidates))
+
+    def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
+        """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated
+        margin, for a candidate that is not confident enough on words alone. Two independent readings that agree
+        are rarely both wrong. The model runs only here, where it can change the decision."""
+        cal = self.calibration
+        if self.semantic is None or cal.agree_at >= cal.answer_at or confidence < cal.agree_at:
+            return False
+        margin = self.meaning_margin(query, i)
+        return margin is not None and margin >= cal.agree_margin
 
     def _decide(self, candidates: Sequence[Candidate]) -> Decision:
         cal = self.calibration

