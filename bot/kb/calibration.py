@@ -51,7 +51,7 @@ FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per u
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 6  # bump when the calibration method changes
+CACHE_VERSION = 7  # bump when the calibration method changes
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains: agreement must add more right answers than wrong
 AGREE_MARGINS = (0.0, 0.01, 0.02, 0.03)  # cosine margins by which the embedding may be required to agree
@@ -114,7 +114,7 @@ def _sample(entries: Sequence[Entry], limit: int) -> list[Entry]:
 
 def _holdout(kb: KnowledgeBase) -> tuple[KnowledgeBase, list[tuple[Entry, str]]]:
     """A copy of the base with one phrase of each sampled entry removed, and the removed phrases."""
-    sampled = {e.id for e in _sample([e for e in kb.entries if e.variants], MAX_POSITIVE_ENTRIES)}
+    sampled = {e.id for e in _sample(kb.entries, MAX_POSITIVE_ENTRIES)}
     kept = {e.id for e in _sample(kb.entries, MAX_HOLDOUT_INDEX)} | sampled
     held: list[tuple[Entry, str]] = []
     categories = []
@@ -128,7 +128,9 @@ def _holdout(kb: KnowledgeBase) -> tuple[KnowledgeBase, list[tuple[Entry, str]]]
                 k = _pick(entry.id, len(phrases))
                 rest = phrases[:k] + phrases[k + 1 :]
                 held.append((entry, phrases[k]))
-                entry = replace(entry, question=rest[0], variants=rest[1:])
+                # An entry with a single question is then found by its answer alone: a citizen's wording that
+                # shares little with the question is the case calibration must know the scores of.
+                entry = replace(entry, question=rest[0] if rest else "", variants=rest[1:])
             entries.append(entry)
         categories.append(Category(category.slug, category.title, tuple(entries), category.file))
     return replace(kb, categories=tuple(categories)), held
@@ -267,7 +269,7 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     near = [accept_probability(r, 0, weights) if r else 0.0 for r in near_lists]
     if not positives or not negatives:
         return Calibration(*SHIPPED)
-    answer_at = _answer_threshold(positives, negatives, near)
+    answer_at = max(_answer_threshold(positives, negatives, near), _cost_threshold(positives))
     agree_at, agree_margin = 1.0, 0.0
     if index.semantic is not None:
         answer_at, agree_at, agree_margin = _agreement_thresholds(
@@ -357,6 +359,25 @@ def _answer_threshold(
         if answered <= NEGATIVE_ANSWERED and near_answered <= NEAR_MISS_ANSWERED:
             return t
     return high
+
+
+def _cost_threshold(positives: Sequence[tuple[float, bool]]) -> float:
+    """The threshold at which answering the held-out questions gains most: right answers minus ``WRONG_COST``
+    per wrong one. On a base whose questions are easily confused, it rises above what the negatives ask."""
+    low, high = THRESHOLD_RANGE
+    gains: dict[float, float] = {}
+    for s, ok in positives:
+        gains[s] = gains.get(s, 0.0) + (1.0 if ok else -WRONG_COST)
+    if not gains:
+        return low
+    best_t, best_gain, gain = high, 0.0, 0.0  # answering nothing gains nothing
+    for s in sorted(gains, reverse=True):  # a threshold answers every question scored at or above it
+        if s < low:
+            break
+        gain += gains[s]
+        if gain > best_gain:
+            best_t, best_gain = min(high, s), gain
+    return best_t
 
 
 def _agreement_thresholds(

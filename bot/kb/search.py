@@ -349,7 +349,7 @@ class SearchIndex:
         owner: list[int] = []
         for i, entry in enumerate(self.entries):
             for phrase in (entry.question, *entry.variants[: SEMANTIC_PHRASES - 1]):
-                texts.append(self.normalizer.normalize(phrase).text or phrase)
+                texts.append(self.normalizer.normalize(phrase).text or entry.answer[:MAX_QUERY_CHARS])
                 owner.append(i)
         try:
             vectors = self.semantic.embed(texts)

@@ -9,6 +9,7 @@ from bot.kb import calibration
 from bot.kb.loader import load_knowledge
 from bot.kb.normalize import fold
 from bot.kb.search import SearchIndex
+from tests.kb.conftest import TOPIC_VNEID
 
 WriteKb = Callable[..., Path]
 
@@ -60,4 +61,57 @@ def test_held_out_phrase_is_removed_from_its_entry(write_kb: WriteKb) -> None:
     for entry, phrase in held:
         copy = next(e for e in reduced.entries if e.id == entry.id)
         assert phrase not in (copy.question, *copy.variants)
-        assert len(copy.variants) == len(entry.variants) - 1
+        if entry.variants:
+            assert len(copy.variants) == len(entry.variants) - 1
+        else:  # a single question held out: the entry is found by its answer alone
+            assert (copy.question, copy.variants, copy.answer) == ("", (), entry.answer)
+
+
+BARE_TOPIC = """\
+category: ho-tich
+title: Hộ tịch
+entries:
+  - id: ho-tich-khai-sinh
+    question: Đăng ký khai sinh cho con cần giấy tờ gì?
+    answer: Mang giấy chứng sinh và căn cước của cha hoặc mẹ đến Ủy ban nhân dân phường, xã.
+  - id: ho-tich-ket-hon
+    question: Đăng ký kết hôn ở đâu?
+    answer: Hai bên cùng đến Ủy ban nhân dân phường, xã nơi một trong hai người cư trú.
+"""
+
+
+def test_entries_without_variants_still_give_positives(write_kb: WriteKb) -> None:
+    kb = load_knowledge(write_kb({"vneid.yaml": TOPIC_VNEID, "ho-tich.yaml": BARE_TOPIC})).kb
+    assert kb is not None
+    bare = {e.id for e in kb.entries if not e.variants}
+    reduced, held = calibration._holdout(kb)
+    assert {e.id for e, _ in held} >= bare
+    assert all(e.question == "" for e in reduced.entries if e.id in bare)
+    index = SearchIndex(kb)  # a base of single-question entries calibrates from them too
+    assert index.calibration.fitted and index.calibration.positives >= len(held)
+
+
+def test_cost_threshold_rises_above_confident_wrong_candidates() -> None:
+    # Held-out questions: right ones spread over the range, wrong ones bunched at high confidence.
+    right = [(0.3 + 0.01 * k, True) for k in range(40)]
+    wrong = [(0.95, False)] * 3 + [(0.5, False)] * 30
+    t = calibration._cost_threshold([*right, *wrong])
+    gain = sum(1 if ok else -calibration.WRONG_COST for s, ok in [*right, *wrong] if s >= t)
+    assert t > 0.5  # answering down to the bunch of wrong ones at 0.5 would lose more than it gains
+    assert gain > 0
+    low, high = calibration.THRESHOLD_RANGE
+    assert calibration._cost_threshold([(0.9, True), (0.8, True)]) == 0.8
+    assert calibration._cost_threshold([(0.9, False), (0.8, True)]) == high  # no threshold gains anything
+    assert calibration._cost_threshold([]) == low  # no evidence, no constraint
+
+
+def test_agreement_lowers_the_threshold_only_where_it_gains() -> None:
+    # Positives below the answer threshold that the embedding agrees with are right; negatives never agree.
+    positives = [(0.8, True, 0.05)] * 20 + [(0.45, True, 0.04)] * 20 + [(0.45, False, -0.02)] * 5
+    negatives = [(0.45, -0.03)] * 50 + [(0.1, None)] * 50
+    a, b, margin = calibration._agreement_thresholds(positives, negatives, [], 0.7)
+    assert a == 0.7 and b <= 0.45 and margin <= 0.04
+    # When negatives agree as much as positives, agreement would only add wrong answers: it stays off.
+    negatives = [(0.45, 0.05)] * 50
+    a, b, _ = calibration._agreement_thresholds(positives, negatives, [], 0.7)
+    assert (a, b) == (0.7, 1.0)
