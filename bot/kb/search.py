@@ -712,6 +712,9 @@ class SearchIndex:
         scores = sorted((r.lexical for r in ranked), reverse=True)
         if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
             return fuse(ranked, self.fusion_weight)  # no cosine gap could change the winner: skip the model
+        lexical = fuse(ranked, 0.0)
+        if accept_probability(lexical, 0, self.accept_weights) >= self.calibration.answer_at:
+            return lexical  # answered on words alone: the model is not asked (it costs 15-20 searches)
         per_entry = self._entry_cosines(self.semantic.embed_query(reading))
         k = min(SEMANTIC_CANDIDATES, len(self.entries))
         extra = [int(i) for i in np.argpartition(-per_entry, k - 1)[:k]]
