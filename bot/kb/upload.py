@@ -352,7 +352,7 @@ def undo_upload(folder: Path, record_id: str, *, nonce: str, by: Actor, now: dt.
     """Revert the apply ``record_id``: put back the version it replaced (or remove the file it added).
 
     Only the newest apply not yet undone can be reverted, and only while its file is as that apply left it;
-    otherwise :class:`UploadConflict`. The reverted content is kept as a version too. The caller reloads.
+    otherwise :class:`UploadConflict`. The caller reloads.
     """
     folder = Path(folder)
     with _lock:
@@ -368,7 +368,6 @@ def undo_upload(folder: Path, record_id: str, *, nonce: str, by: Actor, now: dt.
             restored = _read(history(folder) / record.previous)
             if restored is None:
                 raise UploadConflict(Conflict.GONE)
-        _keep_version(folder, record.file, current, _stamp(now, nonce))
         if restored is None:
             path.unlink()
         else:
