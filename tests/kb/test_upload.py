@@ -224,3 +224,31 @@ async def test_terminal_tailen_checks_and_applies_a_local_file(services: Service
     assert services.knowledge.kb.entry("vneid-doi-so-dien-thoai") is not None
     [record] = journal(kb_dir)
     assert (record.by.channel, record.by.user_id) == ("terminal", "local")
+
+
+def bytes_document(name: str, data: bytes) -> Document:
+    """A document whose channel hands over ``data``."""
+
+    async def fetch(limit: int) -> bytes:
+        return data
+
+    return Document(name, size=len(data), fetch=fetch)
+
+
+async def test_a_failed_reload_after_apply_keeps_the_last_good_version_and_says_so(services: Services) -> None:
+    kb_dir = services.knowledge.path
+    staff = IncomingMessage(channel="test", user_id="7", chat_id="7", is_staff=True, display_name="Anh Minh",
+                            document=bytes_document("vneid.yaml", (CATEGORY_VNEID + EXTRA).encode()))
+    [summary] = await handle(staff, services)
+    ok = summary.buttons[0][0].data
+    assert ok is not None and ok.startswith("kb:ok:")
+    (kb_dir / "bhyt.yaml").write_text("category: bhyt\ntitle: [chưa đóng\n", encoding="utf-8")  # broken meanwhile
+    press = IncomingMessage(channel="test", user_id="7", chat_id="7", is_staff=True, button_data=ok, message_id="5")
+    [reply] = await handle(press, services)
+    assert reply.text.startswith("Đã lưu tệp **vneid.yaml**, nhưng bot chưa dùng được nội dung mới:")
+    assert "bhyt.yaml:3: lỗi cú pháp YAML" in reply.text  # as /reload reports it
+    assert "Nội dung cũ vẫn đang phục vụ người dân." in reply.text
+    assert reply.edit_message_id == "5"
+    assert services.knowledge.kb.entry("vneid-doi-so-dien-thoai") is None  # the last good version serves
+    assert services.knowledge.kb.entry("bhyt-gia-han") is not None
+    assert [r.action for r in journal(kb_dir)] == ["apply"]
