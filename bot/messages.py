@@ -2,19 +2,62 @@
 
 Handlers receive an :class:`IncomingMessage` and return a list of :class:`Reply`; they never see a
 Telegram or Zalo object. Reply text is light Markdown (``**bold**``, lists, ``[label](url)``): each channel
-renders it at the edge (escaped Telegram HTML, Zalo plain text).
+renders it at the edge (escaped Telegram HTML, Zalo plain text). A file sent with a message arrives as a
+:class:`Document`: its name and size, and a way to read its bytes that the channel supplies, so a handler reads it
+without knowing which channel brought it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
+
+
+class DocumentUnavailable(Exception):
+    """The channel cannot hand over a document (no way to fetch files here, the file is gone, a network error)."""
+
+
+class DocumentTooLarge(DocumentUnavailable):
+    """A document is larger than the reader accepts; ``size`` is what the channel reported or delivered."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"document of {size} bytes, more than {limit}")
+        self.size = size
+        self.limit = limit
+
+
+Fetch = Callable[[int], Awaitable[bytes]]  # reads a document's bytes; the argument is the most the caller accepts
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file sent with a message, as the channel describes it; :meth:`read` fetches its bytes through the channel.
+
+    ``fetch`` is None where the channel cannot hand files over; handlers then tell the person so.
+    """
+
+    name: str
+    size: int | None = None  # bytes, when the channel says so before downloading
+    mime_type: str | None = None
+    fetch: Fetch | None = field(default=None, repr=False, compare=False)
+
+    async def read(self, limit: int) -> bytes:
+        """The document's bytes; raises :class:`DocumentTooLarge` beyond ``limit`` bytes (before downloading when
+        the size is known), :class:`DocumentUnavailable` when the channel cannot deliver it."""
+        if self.size is not None and self.size > limit:
+            raise DocumentTooLarge(self.size, limit)
+        if self.fetch is None:
+            raise DocumentUnavailable("this channel does not hand over files")
+        data = await self.fetch(limit)
+        if len(data) > limit:
+            raise DocumentTooLarge(len(data), limit)
+        return data
 
 
 @dataclass(frozen=True)
 class IncomingMessage:
-    """One thing a person did: typed text, or tapped a button (``button_data``)."""
+    """One thing a person did: typed text, tapped a button (``button_data``), or sent a photo or a document."""
 
     channel: str  # "telegram", "zalo", "terminal", "test"
     user_id: str  # the channel's id of the sender
@@ -30,6 +73,7 @@ class IncomingMessage:
     forwarded: bool = False  # the person forwarded someone else's message (checked for scam signs)
     receives_notices: bool = True  # False where the channel cannot deliver announcements (/dangky is not offered)
     photo: str | None = None  # a photo sent with the message: the channel's file id or URL
+    document: Document | None = None  # a file sent with the message (``text`` is then its caption, if any)
 
 
 @dataclass(frozen=True)

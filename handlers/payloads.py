@@ -54,6 +54,7 @@ SHAPES: dict[str, tuple[tuple[Field, ...], ...]] = {
     "x": ((INT,),),
     "hc": (("ask",), ("c", INT), ("kb", INT)),
     "pa": (("t", SLUG), ("skip",), ("ok",), ("no",), ("as", INT), ("cl", INT)),
+    "kb": (("ok", NONCE), ("no", NONCE), ("uy", NONCE), ("un", NONCE)),  # apply/cancel an upload; undo/keep
 }
 
 

@@ -2,7 +2,8 @@
 
 ``handle`` is what every channel calls. It also applies the rules common to all handlers: silence in groups
 unless addressed, the flood limit, input checks, bare numbers as button presses, and the live flows (a 👎
-comment, a notice's time) that a typed text may belong to.
+comment, a notice's time) that a typed text may belong to. A document is a knowledge file sent by staff (in the
+staff group it needs no mention); anyone else gets a polite refusal from the same staff guard.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from handlers import (
     faq,
     feedback,
     handoff,
+    kb_upload,
     menu,
     phananh,
     privacy,
@@ -61,6 +63,7 @@ COMMANDS: dict[str, Handler] = {
     "hangdoi": handoff.queue,
     "phananh": phananh.start,
     "tracuu": phananh.track,
+    "hoantac": kb_upload.ask_undo,
 }
 
 # Whole messages (accent-folded) that mean a command on channels without slash commands.
@@ -75,14 +78,15 @@ COMMAND_WORDS: dict[str, str] = {
     "hoicanbo": "hoicanbo", "hoi can bo": "hoicanbo", "gap can bo": "hoicanbo", "gap nguoi that": "hoicanbo",
     "phananh": "phananh", "phan anh": "phananh", "gui phan anh": "phananh", "kien nghi": "phananh",
     "hangdoi": "hangdoi", "hang doi": "hangdoi",
+    "hoantac": "hoantac", "hoan tac": "hoantac",
 }  # fmt: skip
 
 # The one authorization rule, applied here: these need staff (ADMIN_TELEGRAM_IDS or the staff table). The
 # hand-off and report buttons mix citizens' and staff's actions; their staff actions check the same rule.
 STAFF_COMMANDS = frozenset(
-    {"reload", "thongbao", "lichthongbao", "themcanbo", "xoacanbo", "canbo", "thongke", "hangdoi"}
+    {"reload", "thongbao", "lichthongbao", "themcanbo", "xoacanbo", "canbo", "thongke", "hangdoi", "hoantac"}
 )
-STAFF_BUTTONS = frozenset({"tb"})
+STAFF_BUTTONS = frozenset({"tb", "kb"})
 
 BUTTONS: dict[str, Handler] = {
     "m": menu.navigate,
@@ -95,6 +99,7 @@ BUTTONS: dict[str, Handler] = {
     "tb": broadcast_staff.notice_button,
     "hc": handoff.on_button,
     "pa": phananh.on_button,
+    "kb": kb_upload.on_button,
 }
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s|$)")
@@ -105,7 +110,9 @@ async def handle(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Answer one incoming message with a list of replies (possibly empty)."""
     msg = clean_message(msg)
     metrics.update_received(msg.channel)
-    if msg.is_group and not msg.addressed:
+    if msg.is_group and not msg.addressed and not (
+        msg.document is not None and services.handoff.staff_chat == (msg.channel, msg.chat_id)
+    ):
         return []
     key = (msg.channel, msg.user_id)
     now = services.clock()
@@ -129,6 +136,8 @@ async def _dispatch(msg: IncomingMessage, services: Services) -> list[Reply]:
     """Route button data, then typed text."""
     if msg.button_data is not None:
         return await on_button(msg, services)
+    if msg.document is not None:
+        return await guarded(kb_upload.receive, True, msg, services, refusal=texts.UPLOAD_NOT_STAFF)
     if msg.is_group and msg.reply_to_message_id and services.handoff.staff_chat == (msg.channel, msg.chat_id):
         return await handoff.staff_reply(msg, services)
     if msg.text is None and msg.photo:
@@ -154,11 +163,14 @@ async def on_button(msg: IncomingMessage, services: Services) -> list[Reply]:
     return await guarded(handler, payload.prefix in STAFF_BUTTONS, msg, services)
 
 
-async def guarded(handler: Handler, staff_only: bool, msg: IncomingMessage, services: Services) -> list[Reply]:
-    """Call ``handler``; a staff-only one only for staff (``msg.is_staff`` is set for those in the staff table)."""
+async def guarded(
+    handler: Handler, staff_only: bool, msg: IncomingMessage, services: Services, *, refusal: str = texts.STAFF_ONLY
+) -> list[Reply]:
+    """Call ``handler``; a staff-only one only for staff (``msg.is_staff`` is set for those in the staff table),
+    others get ``refusal``."""
     if staff_only:
         if not await broadcast_staff.is_staff(msg, services):
-            return text(texts.STAFF_ONLY)
+            return text(refusal)
         msg = dataclasses.replace(msg, is_staff=True)
     return await handler(msg, services)
 

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
+from bot.kb.problems import Problem
 from bot.kb.store import ReloadOutcome
 from bot.messages import IncomingMessage, Reply
 from bot.services import Services
@@ -29,9 +31,13 @@ def reload_report(outcome: ReloadOutcome) -> list[Reply]:
     if outcome.ok:
         return text(texts.RELOAD_OK.format(count=outcome.entry_count))
     problems = outcome.errors or outcome.problems
-    lines = [f"- `{problem}`" for problem in problems[:MAX_PROBLEMS_SHOWN]]
-    extra = len(problems) - MAX_PROBLEMS_SHOWN
-    if extra > 0:
-        lines.append(texts.RELOAD_MORE.format(count=extra))
     template = texts.RELOAD_HELD if outcome.held else texts.RELOAD_FAILED
-    return text(template.format(problems="\n".join(lines)))
+    return text(template.format(problems=problem_lines(problems, MAX_PROBLEMS_SHOWN, texts.RELOAD_MORE)))
+
+
+def problem_lines(problems: Sequence[Problem], limit: int, more: str) -> str:
+    """``file:line: message`` lines for staff, at most ``limit``, then ``more`` with how many were left out."""
+    lines = [f"- `{problem}`" for problem in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(more.format(count=len(problems) - limit))
+    return "\n".join(lines)

@@ -155,6 +155,103 @@ RELOAD_HELD = (
     "Mình chưa dùng bản cơ sở tri thức mới vì có dấu hiệu tệp bị chép dở hoặc mất nhiều mục:\n{problems}\n\n"
     "Bản cũ vẫn đang hoạt động. Nếu thay đổi này là đúng ý bạn, gõ /reload để xác nhận dùng bản mới."
 )
+# --- knowledge files sent to the bot, and /hoantac ---------------------------------------------------
+UPLOAD_NOT_STAFF = (
+    "Xin lỗi, Trợ lý số chỉ nhận tệp tri thức (.yaml) từ cán bộ phường/xã. "
+    "Nếu bạn cần hỏi điều gì, bạn vui lòng gõ câu hỏi bằng chữ nhé."
+)
+UPLOAD_NOT_YAML = (
+    "Mình chỉ nhận tệp tri thức có đuôi **.yaml** (ví dụ vneid.yaml). Tệp «{name}» không phải loại này nên "
+    "mình chưa xem được. Anh/chị vui lòng gửi đúng tệp trong thư mục tri thức nhé."
+)
+UPLOAD_BAD_NAME = (
+    "Tên tệp «{name}» chưa đúng quy ước: tên tệp chỉ gồm chữ thường không dấu, số và dấu gạch ngang, đuôi .yaml "
+    "(ví dụ vneid.yaml, dich-vu-cong.yaml; tệp cấu hình bắt đầu bằng dấu gạch dưới, ví dụ _ward.yaml). "
+    "Anh/chị đổi tên tệp cho trùng với tệp trong thư mục tri thức rồi gửi lại nhé."
+)
+UPLOAD_TOO_LARGE = (
+    "Tệp «{name}» nặng {size} KB, lớn hơn mức tối đa {limit} KB nên mình chưa nhận. Tệp tri thức thường chỉ vài "
+    "chục KB; anh/chị kiểm tra lại xem có gửi nhầm tệp không, hoặc tách thành nhiều tệp chủ đề nhé."
+)
+UPLOAD_BINARY = (
+    "Tệp «{name}» không phải tệp văn bản (có thể là tệp Word, PDF, Excel hoặc ảnh đổi tên) nên mình chưa đọc "
+    "được. Anh/chị mở tệp .yaml bằng trình soạn thảo văn bản (Notepad++, VS Code…), lưu lại rồi gửi nhé."
+)
+UPLOAD_NOT_UTF8 = (
+    "Tệp «{name}» chưa được lưu với mã hóa UTF-8 nên chữ tiếng Việt sẽ bị lỗi. Anh/chị mở tệp, chọn lưu với "
+    "mã hóa **UTF-8** rồi gửi lại nhé."
+)
+UPLOAD_EMPTY = "Tệp «{name}» đang trống. Anh/chị kiểm tra lại rồi gửi tệp có nội dung nhé."
+UPLOAD_UNAVAILABLE = (
+    "Xin lỗi, mình chưa tải được tệp này về. Anh/chị vui lòng gửi lại sau ít phút nhé. "
+    "Nội dung đang dùng không thay đổi."
+)
+UPLOAD_NOT_HERE = (
+    "Xin lỗi, tại kênh này mình chưa nhận tệp được. Anh/chị vui lòng gửi tệp tri thức qua Telegram "
+    "(trong nhóm cán bộ hoặc nhắn riêng cho bot) nhé."
+)
+UPLOAD_NO_FOLDER = (
+    "Xin lỗi, bot đang đọc tri thức từ một tệp riêng chứ không phải thư mục, nên chưa nhận tệp gửi qua tin nhắn "
+    "được. Anh/chị vui lòng báo người quản trị kỹ thuật."
+)
+UPLOAD_INVALID = (
+    "Tệp **{name}** có {count} lỗi nên mình chưa áp dụng:\n{problems}\n\n"
+    "Anh/chị sửa đúng các dòng trên (tệp:dòng) rồi gửi lại tệp nhé. Nội dung đang dùng không thay đổi."
+)
+UPLOAD_MORE_ERRORS = "- … và {count} lỗi khác"
+UPLOAD_IDENTICAL = "Tệp **{name}** giống hệt bản bot đang dùng, không có gì thay đổi."
+UPLOAD_READY = "📄 Tệp **{name}** hợp lệ.\n{change}{warnings}\n\nAnh/chị có muốn áp dụng ngay không?"
+UPLOAD_NEW_FILE = "Đây là **tệp mới**, gồm {count} mục."
+UPLOAD_NEW_CONFIG = "Đây là **tệp cấu hình mới**."
+UPLOAD_CONFIG_CHANGED = "Đây là tệp cấu hình; nội dung mới sẽ thay cho bản đang dùng."
+UPLOAD_CHANGES = "So với bản đang dùng (sau khi áp dụng, tệp có {count} mục):"
+UPLOAD_ADDED = "- Thêm {count} mục: {ids}"
+UPLOAD_CHANGED = "- Sửa {count} mục: {ids}"
+UPLOAD_REMOVED = "- Bỏ {count} mục: {ids}"
+UPLOAD_OTHER_CHANGES = "- Các mục giữ nguyên; chỉ phần khác của tệp thay đổi (tên chủ đề, ghi chú…)."
+UPLOAD_MORE_IDS = "{ids} và {count} mục khác"
+UPLOAD_WARNINGS = "\n\nCó {count} cảnh báo (vẫn áp dụng được, nhưng nên xem lại):\n{problems}"
+UPLOAD_MORE_WARNINGS = "- … và {count} cảnh báo khác"
+BUTTON_UPLOAD_APPLY = "✅ Áp dụng"
+BUTTON_UPLOAD_CANCEL = "❌ Hủy"
+UPLOAD_EXPIRED = "Yêu cầu này đã được xử lý hoặc đã hết hạn. Nếu cần, anh/chị gửi lại tệp nhé."
+UPLOAD_CANCELLED = "Đã hủy. Tệp **{name}** chưa được áp dụng; nội dung đang dùng không thay đổi."
+UPLOAD_GONE = "Xin lỗi, mình không còn giữ tệp này nữa. Anh/chị vui lòng gửi lại tệp nhé."
+UPLOAD_CHANGED_MEANWHILE = (
+    "Tệp **{name}** vừa được sửa theo cách khác sau khi mình kiểm tra, nên mình chưa áp dụng để tránh ghi đè. "
+    "Anh/chị vui lòng gửi lại tệp để mình kiểm tra lại nhé."
+)
+UPLOAD_APPLIED = (
+    "✅ Đã áp dụng tệp **{name}**. Bot đang trả lời theo nội dung mới: {total} mục.\n"
+    "Nếu cần trả lại bản trước, gõ /hoantac."
+)
+UPLOAD_APPLIED_NOT_LIVE = (
+    "Đã lưu tệp **{name}**, nhưng bot chưa dùng được nội dung mới:\n{problems}\n\n"
+    "Nội dung cũ vẫn đang phục vụ người dân. Gõ /hoantac để trả lại bản trước, hoặc sửa rồi gửi lại tệp."
+)
+UPLOAD_LOG_APPLIED = "📝 {who} đã áp dụng tệp tri thức **{name}** lúc {when}."
+UNDO_NOTHING = "Chưa có lần áp dụng tệp tri thức nào để hoàn tác."
+UNDO_ASK = (
+    "Lần áp dụng gần nhất: tệp **{name}**, do {who} gửi lúc {when}.\n{what}\n\nAnh/chị có chắc muốn hoàn tác không?"
+)
+UNDO_RESTORE = "Hoàn tác sẽ trả tệp về bản trước lần áp dụng đó."
+UNDO_REMOVE = "Đó là một tệp mới, nên hoàn tác sẽ xóa tệp này khỏi thư mục tri thức."
+BUTTON_UNDO_CONFIRM = "↩️ Hoàn tác"
+BUTTON_UNDO_CANCEL = "❌ Không"
+UNDO_CANCELLED = "Đã giữ nguyên, không hoàn tác."
+UNDO_CHANGED = (
+    "Tệp **{name}** đã được sửa thêm sau lần áp dụng đó, nên mình không hoàn tác để tránh mất nội dung mới. "
+    "Anh/chị gửi lại bản mong muốn dưới dạng tệp nhé."
+)
+UNDO_GONE = "Xin lỗi, bản trước của tệp **{name}** không còn được lưu nên không hoàn tác được."
+UNDO_DONE = "↩️ Đã hoàn tác lần áp dụng tệp **{name}**. Bot đang trả lời theo {total} mục."
+UNDO_DONE_NOT_LIVE = (
+    "Đã trả tệp **{name}** về bản trước, nhưng bot chưa nạp lại được:\n{problems}\n\n"
+    "Nội dung đang phục vụ người dân vẫn là bản hợp lệ gần nhất."
+)
+UNDO_LOG = "📝 {who} đã hoàn tác lần áp dụng tệp tri thức **{name}** lúc {when}."
+UPLOAD_SOMEONE = "một cán bộ"
+
 ALERT_STORAGE = (
     "⚠️ Trợ lý số không ghi được vào cơ sở dữ liệu ({reason}). Bot vẫn trả lời người dân nhưng chưa lưu được "
     "câu hỏi. Anh/chị kiểm tra giúp dung lượng ổ đĩa hoặc máy chủ cơ sở dữ liệu."
@@ -180,6 +277,7 @@ STAFF_COMMAND_MENU: tuple[tuple[str, str], ...] = (
     ("hangdoi", "Câu hỏi và phản ánh đang chờ cán bộ"),
     ("thongke", "Thống kê sử dụng 7 ngày qua"),
     ("reload", "Nạp lại cơ sở tri thức"),
+    ("hoantac", "Hoàn tác lần cập nhật tệp tri thức gần nhất"),
 )
 
 # --- terminal chat ----------------------------------------------------------------------------------
@@ -189,6 +287,9 @@ TERMINAL_WELCOME = (
 )
 TERMINAL_BYE = "Tạm biệt!"
 TERMINAL_BOT = "Trợ lý số"
+TERMINAL_NO_FILE = (
+    "Không mở được tệp «{path}». Gõ /tailen kèm đường dẫn tới tệp .yaml, ví dụ: /tailen knowledge/vneid.yaml"
+)
 
 # --- staff statistics (/thongke) --------------------------------------------------------------------
 STATS_HEADER = "📊 **Thống kê {days} ngày qua** (đến {until})"

@@ -49,6 +49,9 @@ from bot.messages import (
     AmbiguousError,
     Button,
     DeliveryError,
+    Document,
+    DocumentTooLarge,
+    DocumentUnavailable,
     IncomingMessage,
     Part,
     PermanentError,
@@ -451,7 +454,26 @@ class TelegramChannel:
             is_staff=user.id in self.settings.admin_telegram_ids,
             forwarded=message.forward_origin is not None,
             photo=message.photo[-1].file_id if message.photo else None,
+            document=self.document(message),
         )
+
+    def document(self, message: Message) -> Document | None:
+        """The file sent with ``message``, read through the Bot API (``getFile``, then the download) on demand."""
+        sent = message.document
+        if sent is None:
+            return None
+        bot, file_id = self.application.bot, sent.file_id
+
+        async def fetch(limit: int) -> bytes:
+            try:
+                file = await bot.get_file(file_id, read_timeout=SEND_READ_TIMEOUT)
+                if file.file_size is not None and file.file_size > limit:
+                    raise DocumentTooLarge(file.file_size, limit)
+                return bytes(await file.download_as_bytearray(read_timeout=SEND_READ_TIMEOUT))
+            except TelegramError as err:
+                raise DocumentUnavailable(err.message) from err
+
+        return Document(name=sent.file_name or "", size=sent.file_size, mime_type=sent.mime_type, fetch=fetch)
 
     def incoming_from_button(self, update: Update) -> IncomingMessage | None:
         """The plain message for a button press (callback query)."""

@@ -2,6 +2,7 @@
 
 Whoever runs the bot locally is treated as staff, so ``/reload`` works here too; the flood limit does not
 apply, and knowledge edits are picked up by themselves (the outcome is printed like a chat message).
+``/tailen PATH`` sends a local file as if it were a document sent in a chat (a knowledge file to check and apply).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.channels.render import render_plain
 from bot.kb.store import ReloadOutcome
-from bot.messages import IncomingMessage, Reply
+from bot.messages import Document, IncomingMessage, Reply
 from bot.services import Services
 from bot.tasks import cancel_and_wait
 from handlers import texts
@@ -24,6 +26,7 @@ from handlers.ui import numbered
 CHANNEL = "terminal"
 USER_ID = "local"
 QUIT_WORDS = frozenset({"/quit", "/exit", "/thoat"})
+SEND_FILE = "/tailen"
 PROMPT = "> "
 
 
@@ -73,6 +76,14 @@ async def _chat(services: Services, stdin: TextIO, show: Callable[[str], None], 
         msg = IncomingMessage(
             channel=CHANNEL, user_id=USER_ID, chat_id=USER_ID, text=text, message_id=str(count), is_staff=True
         )
+        command, _, argument = text.strip().partition(" ")
+        if command.lower() == SEND_FILE:
+            document = local_document(argument.strip())
+            if document is None:
+                show(f"{texts.TERMINAL_BOT}: " + texts.TERMINAL_NO_FILE.format(path=argument.strip()) + "\n")
+                return
+            msg = IncomingMessage(channel=CHANNEL, user_id=USER_ID, chat_id=USER_ID, message_id=str(count),
+                                  is_staff=True, document=document)
         replies = await handle(msg, services)
         if replies:
             show(format_replies(replies) + "\n")
@@ -93,3 +104,19 @@ async def _chat(services: Services, stdin: TextIO, show: Callable[[str], None], 
         count += 1
         await exchange(text, count)
     show(texts.TERMINAL_BYE)
+
+
+def local_document(path: str) -> Document | None:
+    """The file at ``path`` as a document sent in the chat, or None when there is no such file."""
+    file = Path(path).expanduser()
+    if not path or not file.is_file():
+        return None
+
+    async def fetch(limit: int) -> bytes:
+        def read() -> bytes:
+            with file.open("rb") as f:
+                return f.read(limit + 1)  # one byte more than allowed is enough to refuse it
+
+        return await asyncio.to_thread(read)
+
+    return Document(name=file.name, size=file.stat().st_size, fetch=fetch)

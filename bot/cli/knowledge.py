@@ -11,11 +11,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.kb.check import retrieval_warnings, review_warnings
+from bot.kb.check import check_folder
 from bot.kb.loader import load_knowledge
 from bot.kb.problems import KnowledgeLoadError, Severity
 from bot.kb.result import SearchResult
-from bot.kb.search import SearchIndex
 from bot.kb.store import KnowledgeStore, confirm_marker
 from bot.settings import Settings
 
@@ -108,14 +107,9 @@ def kb_check(kb_path: Path, *, review_days: int = 180, today: dt.date | None = N
 
     Besides the schema: confusable entries, and entries dated in the future or past their review period.
     """
-    result = load_knowledge(kb_path)
-    problems = list(result.problems)
-    calibration = ""
-    if result.kb is not None:
-        index = SearchIndex(result.kb)
-        problems += retrieval_warnings(index)
-        problems += review_warnings(result.kb, today=today or dt.date.today(), review_days=review_days)
-        calibration = index.calibration.summary()
+    checked = check_folder(kb_path, review_days=review_days, today=today or dt.date.today())
+    result, problems = checked.result, checked.problems
+    calibration = checked.index.calibration.summary() if checked.index is not None else ""
     if not Path(kb_path).exists():
         print(
             f'không tìm thấy thư mục tri thức "{kb_path}": hãy chạy lệnh trong thư mục dự án, hoặc chỉ rõ đường dẫn '

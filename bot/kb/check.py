@@ -1,11 +1,17 @@
 """Quality checks beyond the schema: confusable entries and variants that miss their entry (they need the search
-engine), and entries due for review (they need today's date and the review period)."""
+engine), and entries due for review (they need today's date and the review period).
+
+:func:`check_folder` is the whole check of ``kb check``: the loader's problems, then these warnings.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from bot.kb.loader import LoadResult, load_knowledge
 from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.problems import Problem, Severity
 from bot.kb.result import Decision
@@ -14,11 +20,14 @@ from bot.kb.search import SearchIndex
 CONFUSABLE_MARGIN = 0.05
 
 
-def retrieval_warnings(index: SearchIndex) -> list[Problem]:
-    """Search every question and variant; warn where it retrieves another entry or sits too close to one."""
+def retrieval_warnings(index: SearchIndex, *, only_file: str | None = None) -> list[Problem]:
+    """Search every question and variant (of the entries of ``only_file`` when given); warn where it retrieves
+    another entry or sits too close to one."""
     problems: list[Problem] = []
     reported: set[tuple[str, str]] = set()
     for entry in index.entries:
+        if only_file is not None and entry.file != only_file:
+            continue
         for phrase in (entry.question, *entry.variants):
             result = index.search(phrase)
             best = result.best
@@ -110,3 +119,46 @@ def review_warnings(kb: KnowledgeBase, *, today: dt.date, review_days: int) -> l
             )
         problems.append(Problem(entry.file, entry.line, message, Severity.WARNING))
     return problems
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    """The outcome of :func:`check_folder`: the load, every problem (sorted by place), the index when it loaded."""
+
+    result: LoadResult
+    problems: list[Problem]
+    index: SearchIndex | None
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that block loading."""
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+
+def check_folder(
+    path: Path,
+    *,
+    review_days: int,
+    today: dt.date,
+    display: Callable[[Path], str] = str,
+    only_file: str | None = None,
+    calibration_from: SearchIndex | None = None,
+) -> FolderCheck:
+    """Everything ``kb check`` reports for the knowledge at ``path``: schema errors and warnings, retrieval and
+    review warnings.
+
+    ``only_file`` limits the retrieval and review warnings to one file (named as ``display`` names it);
+    ``calibration_from`` reuses a live index's calibration instead of fitting a new one (as a reload does), so
+    checking a changed folder takes about the time the index takes to build.
+    """
+    result = load_knowledge(path, display=display)
+    problems = list(result.problems)
+    index: SearchIndex | None = None
+    if result.kb is not None:
+        index = SearchIndex(result.kb, calibrate=calibration_from is None)
+        if calibration_from is not None:
+            index.adopt_calibration(calibration_from)
+        problems += retrieval_warnings(index, only_file=only_file)
+        reviews = review_warnings(result.kb, today=today, review_days=review_days)
+        problems += [p for p in reviews if only_file is None or p.file == only_file]
+    return FolderCheck(result, sorted(problems, key=lambda p: (p.file, p.line)), index)

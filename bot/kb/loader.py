@@ -551,8 +551,12 @@ def _empty_ward_fields(categories: list[Category], ctx: ConfigContext) -> list[P
     ]
 
 
-def load_knowledge(path: Path) -> LoadResult:
-    """Load and validate a knowledge folder (or one topic file, with its folder's configuration)."""
+def load_knowledge(path: Path, *, display: Callable[[Path], str] = str) -> LoadResult:
+    """Load and validate a knowledge folder (or one topic file, with its folder's configuration).
+
+    ``display`` names each file in problems and entries (the path as given by default; a check of a temporary
+    copy names files as they are called in the real folder).
+    """
     path = Path(path)
     problems: list[Problem] = []
     ctx = ConfigContext()
@@ -563,9 +567,6 @@ def load_knowledge(path: Path) -> LoadResult:
     folder = path if path.is_dir() else path.parent
     configs = sorted(p for p in folder.iterdir() if p.name.startswith("_") and p.suffix in {".yaml", ".yml"})
     topics = [p for p in files if not p.name.startswith("_")]
-
-    def display(p: Path) -> str:
-        return str(p)
 
     for cfg in configs:
         data = _read_yaml(cfg, display(cfg), problems)
@@ -619,7 +620,7 @@ def load_knowledge(path: Path) -> LoadResult:
     problems += _duplicates(categories, age, category_lines)
     problems += _empty_ward_fields(categories, ctx)
     if not categories and not any(p.severity is Severity.ERROR for p in problems):
-        problems.append(Problem(str(path), 0, "không có tệp chủ đề nào (*.yaml) [no topic files]"))
+        problems.append(Problem(display(path), 0, "không có tệp chủ đề nào (*.yaml) [no topic files]"))
     has_errors = any(p.severity is Severity.ERROR for p in problems)
     ward = WardInfo(**{f.name: ctx.ward[f.name] for f in fields(WardInfo) if f.name in ctx.ward})
     kb = (

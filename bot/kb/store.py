@@ -303,7 +303,8 @@ class KnowledgeStore:
             confirmed = marker is not None and marker.exists()
             if confirmed and marker is not None:
                 marker.unlink(missing_ok=True)
-            elif current == seen:
+            elif current == seen or current == self._live.fingerprint:
+                seen = current  # unchanged, or already loaded by an explicit reload (/reload, an uploaded file)
                 continue
             seen = current
             outcome = await asyncio.to_thread(self.reload, confirm=confirmed)

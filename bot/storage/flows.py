@@ -91,11 +91,15 @@ class FlowStore:
         """The value of the live flow ``kind`` of ``key``, or None."""
         return (await self.active(key)).get(kind)
 
-    async def take(self, key: UserKey, kind: str, value: str | None = None) -> str | None:
-        """End the live flow ``kind`` (only if it holds ``value``, when given) and return its value.
+    async def take(
+        self, key: UserKey, kind: str, value: str | None = None, *, prefix: str | None = None
+    ) -> str | None:
+        """End the live flow ``kind`` (only if it holds ``value``, or a value starting with ``prefix``, when
+        given) and return its value.
 
         Exactly one caller gets the value, even across instances: the row is deleted by the same statement
-        that reads it, so a second press of a confirm button finds nothing.
+        that reads it, so a second press of a confirm button finds nothing. ``prefix`` lets a button carry only
+        the nonce at the start of a longer value.
         """
         now = self._clock()
 
@@ -108,6 +112,8 @@ class FlowStore:
             )
             if value is not None:
                 statement = statement.where(ConversationFlow.value == value)
+            if prefix is not None:
+                statement = statement.where(ConversationFlow.value.startswith(prefix, autoescape=True))
             return session.execute(statement.returning(ConversationFlow.value)).scalar_one_or_none()
 
         return await self._run(work)

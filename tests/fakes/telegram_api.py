@@ -2,7 +2,8 @@
 
 It runs uvicorn + Starlette in a background thread with its own event loop, speaks the Bot API's HTTP
 protocol at ``/bot<token>/<method>`` (method names case-insensitive), records every call, lets tests inject
-updates (served through long-polling ``getUpdates``) and wait for sent messages, and answers like Telegram on
+updates (served through long-polling ``getUpdates``) and wait for sent messages, serves files sent as documents
+(``getFile``, then ``GET /file/bot<token>/<file_path>``, both recorded), and answers like Telegram on
 errors: malformed HTML, callback data over 64 bytes, over-long or empty texts, blocked chats (403), an
 optional rate limit like Telegram's (429 with ``parameters.retry_after``, per chat and overall), and injected
 transport faults on sends and edits (``faults``: 429, 500, resets before and after delivery, slow answers).
@@ -36,6 +37,7 @@ from tests.fakes.faults import BrokenResponse, Faults
 from tests.fakes.server import ThreadedServer
 
 FAULTY_METHODS = {"sendmessage", "editmessagetext"}  # where ``faults`` are injected
+MAX_GETFILE_BYTES = 20 * 1024 * 1024  # the Bot API refuses getFile for larger files
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "s", "a", "code", "pre"}
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});")
 _TAG = re.compile(r"<(/?)([a-zA-Z0-9-]*)((?:\s+[^<>]*)?)>")
@@ -53,6 +55,7 @@ _STRING_KEYS = {
     "description",
     "short_description",
     "name",
+    "file_id",
 }
 
 
@@ -180,6 +183,7 @@ class FakeTelegram:
         self._ids_lock = threading.Lock()
         self._updates: list[dict[str, Any]] = []
         self._messages: dict[tuple[int, int], _StoredMessage] = {}
+        self.files: dict[str, tuple[str, bytes, int]] = {}  # file_id → (file_path, content, reported size)
         self._sent_times: deque[float] = deque()
         self._chat_last_sent: dict[int, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -198,7 +202,10 @@ class FakeTelegram:
     def start(self) -> FakeTelegram:
         """Start the server in a background thread and wait until it accepts connections."""
         self.port = self.port or free_port()
-        app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
+        app = Starlette(routes=[
+            Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+            Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
+        ])
 
         def on_loop(loop: asyncio.AbstractEventLoop) -> None:
             self._loop = loop
@@ -318,6 +325,44 @@ class FakeTelegram:
                 "text": stored.text if stored else "…",
             }
         return {"update_id": self._next_update_id(), "message": message}
+
+    def add_file(self, content: bytes, *, size: int | None = None) -> str:
+        """Store a file users can send; returns its ``file_id`` (``size`` overrides the size Telegram reports)."""
+        with self._ids_lock:
+            number = next(self._message_ids)
+        file_id = f"doc-{number}"
+        self.files[file_id] = (f"documents/file_{number}.yaml", content, len(content) if size is None else size)
+        return file_id
+
+    def document_update(
+        self,
+        *,
+        chat_id: int,
+        file_name: str,
+        content: bytes,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        caption: str | None = None,
+        mime_type: str = "application/x-yaml",
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        """A message with a document, as Telegram sends it (the file is stored for ``getFile`` and download)."""
+        update = self.message_update(chat_id=chat_id, text=caption or "", user_id=user_id, chat_type=chat_type)
+        message = update["message"]
+        message.pop("text")
+        message.pop("entities", None)
+        if caption:
+            message["caption"] = caption
+        file_id = self.add_file(content, size=size)
+        message["document"] = {
+            "file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name, "mime_type": mime_type,
+            "file_size": self.files[file_id][2],
+        }  # fmt: skip
+        return update
+
+    def inject_document(self, *, chat_id: int, file_name: str, content: bytes, **kwargs: Any) -> int:
+        """Inject a document message (see :meth:`document_update`); returns the update id."""
+        return self.inject(self.document_update(chat_id=chat_id, file_name=file_name, content=content, **kwargs))
 
     def inject_message(self, *, chat_id: int, text: str, **kwargs: Any) -> int:
         """Inject a text message (see :meth:`message_update` for the options); returns the update id."""
@@ -456,6 +501,20 @@ class FakeTelegram:
             if err.retry_after is not None:
                 body["parameters"] = {"retry_after": err.retry_after}
             return JSONResponse(body, err.code)
+
+    async def _download(self, request: Request) -> Response:
+        """``GET /file/bot<token>/<file_path>``: the file's bytes, as the Bot API's file server answers."""
+        file_path = request.path_params["file_path"]
+        call = Call(method="download", params={"file_path": file_path}, at=time.perf_counter())
+        self.calls.append(call)
+        if request.path_params["token"] != self.token:
+            call.ok, call.error = False, "Unauthorized"
+            return Response(status_code=401)
+        for path, content, _ in list(self.files.values()):
+            if path == file_path:
+                return Response(content, media_type="application/octet-stream")
+        call.ok, call.error = False, "Not Found"
+        return Response(status_code=404)
 
     async def _params(self, request: Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query_params)
@@ -621,6 +680,16 @@ class FakeTelegram:
             )
         stored.text, stored.markup = visible, markup
         return self._message(chat_id, message_id, visible, markup)
+
+    def _m_getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id") or "")
+        stored = self.files.get(file_id)
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, _, size = stored
+        if size > MAX_GETFILE_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size, "file_path": path}
 
     def _m_answercallbackquery(self, params: dict[str, Any]) -> bool:
         if not params.get("callback_query_id"):
