@@ -1,6 +1,7 @@
 """Accuracy of the engine on the labelled question set, against two baselines, printed as tables.
 
-Run: ``make bench-accuracy`` (or ``python -m benchmarks.accuracy [--kb knowledge] [--split all|dev|test]``).
+Run: ``make bench-accuracy``, or
+``python -m benchmarks.accuracy [--kb knowledge] [--split all|dev|test] [--by-topic]``.
 """
 
 from __future__ import annotations
@@ -167,6 +168,42 @@ def engine_by_kind(questions: list[Question], index: SearchIndex) -> dict[str, d
     return table
 
 
+def engine_by_file(questions: list[Question], index: SearchIndex) -> dict[str, dict[str, float]]:
+    """The engine alone, one row per question file (one topic each): in-scope top-1, answered correctly and
+    wrongly, and the file's out-of-scope or near-miss questions declined."""
+    rank = engine_ranker(index)
+    grouped: dict[str, list[tuple[Question, list[str], bool]]] = defaultdict(list)
+    for q in questions:
+        ids, answered, _ = rank(q.text)
+        grouped[Path(q.file).stem].append((q, ids, answered))
+    table: dict[str, dict[str, float]] = {}
+    for name in sorted(grouped):
+        inside = [(q, ids, a) for q, ids, a in grouped[name] if q.expected is not None]
+        outside = [a for q, _, a in grouped[name] if q.expected is None]
+        n = max(1, len(inside))
+        table[name] = {
+            "n": len(inside),
+            "top-1": sum(bool(ids) and ids[0] == q.expected for q, ids, _ in inside) / n,
+            "answered correctly": sum(a and bool(ids) and ids[0] == q.expected for q, ids, a in inside) / n,
+            "answered wrongly": sum(a and not (bool(ids) and ids[0] == q.expected) for q, ids, a in inside) / n,
+            "declines": len(outside),
+            "declined": sum(not a for a in outside) / max(1, len(outside)),
+        }
+    return table
+
+
+def print_by_file(table: dict[str, dict[str, float]], title: str) -> None:
+    """Print the engine's per-topic table."""
+    columns = ("top-1", "answered correctly", "answered wrongly")
+    print(f"\n{title}")
+    print(f"| {'questions':<26} | {'n':>4} | " + " | ".join(f"{c:>18}" for c in columns) + " | declined (n) |")
+    print("|" + "-" * 28 + "|" + "-" * 6 + "|" + "|".join("-" * 20 for _ in columns) + "|" + "-" * 14 + "|")
+    for name, row in table.items():
+        cells = " | ".join(f"{row[c]:>18.3f}" if row["n"] else f"{'':>18}" for c in columns)
+        declined = f"{row['declined']:.3f} ({int(row['declines'])})" if row["declines"] else ""
+        print(f"| {name:<26} | {int(row['n']):>4} | {cells} | {declined:>12} |")
+
+
 def print_by_kind(table: dict[str, dict[str, float]], title: str) -> None:
     """Print the engine's per-kind table, kinds as rows."""
     columns = ("top-1", "MRR@5", "answered correctly", "answered wrongly", "not answered", "right first")
@@ -196,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kb", type=Path, default=Path("knowledge"))
     parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    parser.add_argument("--by-topic", action="store_true", help="also print a table per question file")
     args = parser.parse_args(argv)
     loaded = load_knowledge(args.kb)
     if loaded.kb is None:
@@ -219,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(evaluate(questions, loaded.kb, index), counts, "Accuracy (top-1 per kind; declines for oos/near)")
     title = "The engine per kind (for oos/near, not answered is right; right first: answered or offered first)"
     print_by_kind(engine_by_kind(questions, index), title)
+    if args.by_topic:
+        print_by_file(engine_by_file(questions, index), "The engine per topic (question file)")
     print(f"\n{index.calibration.summary()}")
     return 0
 

@@ -40,6 +40,10 @@ SYLLABLE = re.compile(r"^[^\W\d_]+$")  # letters only: no digits, punctuation or
 P99_TARGETS_MS = {1000: 5.0, 20000: 30.0}
 LOAD_TARGETS_S = {1000: 1.0}
 ASK_TARGET_QPS = 500.0
+# With the embedding model on, the targets are the model's (it costs 15-20 lexical searches per question).
+SEMANTIC_P99_TARGETS_MS = {1000: 80.0, 20000: 120.0}
+SEMANTIC_LOAD_TARGETS_S = {1000: 60.0}
+SEMANTIC_ASK_TARGET_QPS = 100.0
 
 
 @dataclass(frozen=True)
@@ -193,10 +197,14 @@ def measure_size(kb: KnowledgeBase, size: int, texts: Sequence[str], root: Path)
         tracemalloc.stop()
         gc.collect()
 
+    model = store.index.semantic
+    embedded = model.embedded if model is not None else 0
     search_ms = latencies_ms(store.search, texts)
+    model_runs = (model.embedded - embedded) if model is not None else 0
     p50, p99 = percentile(search_ms, 50), percentile(search_ms, 99)
-    load_target = LOAD_TARGETS_S.get(size)
-    p99_target = P99_TARGETS_MS.get(size)
+    semantic = model is not None
+    load_target = (SEMANTIC_LOAD_TARGETS_S if semantic else LOAD_TARGETS_S).get(size)
+    p99_target = (SEMANTIC_P99_TARGETS_MS if semantic else P99_TARGETS_MS).get(size)
     rows = [
         Row("generate + write YAML (not the engine)", label, f"{generate_s:.2f} s"),
         Row(
@@ -212,6 +220,13 @@ def measure_size(kb: KnowledgeBase, size: int, texts: Sequence[str], root: Path)
             "tracemalloc peak during open",
             label,
             f"{peak / 2**20:.1f} MiB" if peak is not None else f"skipped (> {TRACEMALLOC_MAX:,} entries)",
+        ),
+        Row(
+            "searches that ran the model",
+            label,
+            f"{model_runs / (len(search_ms) + min(20, len(texts))):.0%} ({store.index.calibration.summary()[:60]}…)"
+            if semantic
+            else "model off",
         ),
         Row("search p50", label, f"{p50:.2f} ms"),
         Row(
@@ -246,7 +261,7 @@ def run_ask(folder: Path, lines: Sequence[str]) -> float:
     return elapsed
 
 
-def measure_ask(folder: Path, texts: Sequence[str]) -> list[Row]:
+def measure_ask(folder: Path, texts: Sequence[str], target: float = ASK_TARGET_QPS) -> list[Row]:
     """``ask`` throughput over about :data:`ASK_LINES` questions, with and without start-up and index build."""
     lines = [texts[i % len(texts)] for i in range(max(ASK_LINES, len(texts)))]
     startup = min(run_ask(folder, []) for _ in range(2))
@@ -261,15 +276,15 @@ def measure_ask(folder: Path, texts: Sequence[str]) -> list[Row]:
             "`ask` throughput incl. start-up",
             label,
             f"{including:.0f} q/s",
-            f"≥ {ASK_TARGET_QPS:g} q/s",
-            verdict(including >= ASK_TARGET_QPS),
+            f"≥ {target:g} q/s",
+            verdict(including >= target),
         ),
         Row(
             "`ask` throughput excl. start-up",
             label,
             f"{excluding:.0f} q/s",
-            f"≥ {ASK_TARGET_QPS:g} q/s",
-            verdict(excluding >= ASK_TARGET_QPS),
+            f"≥ {target:g} q/s",
+            verdict(excluding >= target),
         ),
     ]
 
@@ -336,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ask_folder = root / f"kb-{ASK_SIZE}"
         if not ask_folder.exists():
             write_knowledge(ask_folder, synthetic_entries(kb, ASK_SIZE))
-        rows += measure_ask(ask_folder, texts)
+        rows += measure_ask(ask_folder, texts, SEMANTIC_ASK_TARGET_QPS if args.semantic else ASK_TARGET_QPS)
         rows += measure_word_tokenize(texts)
 
     print(

@@ -143,7 +143,8 @@ def test_kb_check_warns_on_future_and_stale_dates(write_kb: WriteKb) -> None:
     proc = _run(sys.executable, "-m", "bot", "kb", "check", "--kb", str(folder), cwd=ROOT)
     assert proc.returncode == 0, proc.stdout
     assert "[updated date in the future]" in proc.stdout and "[due for review]" in proc.stdout
-    assert "0 lỗi, 2 cảnh báo" in proc.stdout
+    assert "0 lỗi" in proc.stdout
+    assert proc.stdout.count("[updated date in the future]") == 1 and proc.stdout.count("[due for review]") == 1
 
 
 def test_report_review_lists_due_entries(write_kb: WriteKb) -> None:
