@@ -301,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  left out: {n} {reason}")
     if converted.long_answers:
         print(f"  kept: {converted.long_answers} answers longer than {MAX_ANSWER_CHARS} characters")
+    print(f"  {index.calibration.summary()}")
     index.prepare_queries([q.text for q in (*paraphrases, *oos)])
     sets = (("held-out paraphrases as typed", paraphrases), ("diacritics stripped", stripped(paraphrases)))
     for title, questions in sets:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +57,28 @@ def test_reload_embeds_only_the_changed_entry(encoder: semantic.Encoder, write_k
     index = SearchIndex(edited, semantic=model, calibrate=False)
     assert model.embedded - before == 1
     index.fusion_weight = 1000.0  # so large that the model must run for any lexical lead
+    index.calibration = replace(index.calibration, answer_at=1.0)  # and words alone never answer
     ranked = index.rank("tôi quên mật khẩu ứng dụng định danh")
     assert ranked and any(r.semantic < 0 for r in ranked)  # the signal ran and scored the candidates
+
+
+@pytest.mark.slow
+def test_model_is_not_asked_when_words_alone_answer(encoder: semantic.Encoder, write_kb: WriteKb) -> None:
+    model = semantic.SemanticModel(encoder, None)
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=model, calibrate=False)
+    index.fusion_weight = 1000.0
+    index.calibration = replace(index.calibration, answer_at=0.5, agree_at=0.0)
+    before = model.embedded
+    result = index.search("tôi lỡ quên mật khẩu VNeID rồi")
+    assert result.answered and result.best is not None and result.best.entry.id == "vneid-quen-mat-khau"
+    assert model.embedded == before
+    # Unsure on words alone, the same question asks the model, and its agreement answers.
+    index.calibration = replace(index.calibration, answer_at=1.0, agree_at=0.0, agree_margin=0.0)
+    result = index.search("tôi lỡ quên mật khẩu VNeID rồi")
+    assert model.embedded == before + 1
+    assert result.answered and result.best is not None and result.best.entry.id == "vneid-quen-mat-khau"
 
 
 def test_engine_ranks_lexically_when_the_model_is_off(monkeypatch: pytest.MonkeyPatch, write_kb: WriteKb) -> None:
