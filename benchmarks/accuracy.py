@@ -215,6 +215,18 @@ def print_by_kind(table: dict[str, dict[str, float]], title: str) -> None:
         print(f"| {kind:<14} | {int(row['n']):>4} | {cells} |")
 
 
+def counts(questions: Sequence[Question]) -> dict[str, int]:
+    """How many questions each row of :func:`print_table` rests on."""
+    n: dict[str, int] = defaultdict(int)
+    for q in questions:
+        n[q.kind] += 1
+    n["top-1 in-scope"] = sum(n[k] for k in IN_SCOPE_KINDS)
+    n["answered correctly"] = n["answered wrongly"] = n["MRR@5"] = n["top-1 in-scope"]
+    n["declined (oos+near)"] = sum(n[k] for k in DECLINE_KINDS)
+    n["overall (strict)"] = n["right first (answer or 1st suggestion)"] = len(questions)
+    return n
+
+
 def print_table(table: dict[str, dict[str, float]], counts: dict[str, int], title: str) -> None:
     """Print one metrics table, systems as columns."""
     names = list(table)
@@ -246,15 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems:
         return 1
     index = SearchIndex(loaded.kb)
-    counts: dict[str, int] = defaultdict(int)
-    for q in questions:
-        counts[q.kind] += 1
-    counts["top-1 in-scope"] = sum(counts[k] for k in IN_SCOPE_KINDS)
-    counts["answered correctly"] = counts["answered wrongly"] = counts["MRR@5"] = counts["top-1 in-scope"]
-    counts["declined (oos+near)"] = sum(counts[k] for k in DECLINE_KINDS)
-    counts["overall (strict)"] = counts["right first (answer or 1st suggestion)"] = len(questions)
     print(f"knowledge base: {len(loaded.kb.entries)} entries; questions: {len(questions)} ({args.split})")
-    print_table(evaluate(questions, loaded.kb, index), counts, "Accuracy (top-1 per kind; declines for oos/near)")
+    table = evaluate(questions, loaded.kb, index)
+    print_table(table, counts(questions), "Accuracy (top-1 per kind; declines for oos/near)")
     title = "The engine per kind (for oos/near, not answered is right; right first: answered or offered first)"
     print_by_kind(engine_by_kind(questions, index), title)
     if args.by_topic:

@@ -23,8 +23,8 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz, process
 
-from benchmarks.accuracy import evaluate, print_table
-from benchmarks.questions import COPY_RATIO, DECLINE_KINDS, IN_SCOPE_KINDS, QUESTIONS_DIR, Question, load_questions
+from benchmarks.accuracy import counts, evaluate, print_table
+from benchmarks.questions import COPY_RATIO, QUESTIONS_DIR, Question, load_questions
 from bot.kb.loader import MAX_ANSWER_CHARS, SLUG, load_knowledge
 from bot.kb.normalize import fold
 from bot.kb.search import SearchIndex
@@ -245,18 +245,6 @@ def out_of_scope(texts: Sequence[str], cap: int) -> list[Question]:
     sample = unique[::step][:cap] if step else []
     chitchat = [q for q in load_questions(QUESTIONS_DIR) if q.file == "_chitchat-oos.yaml"]
     return [Question(t, "out-of-scope", None, "other dataset") for t in sample] + chitchat
-
-
-def counts(questions: Sequence[Question]) -> dict[str, int]:
-    """How many questions each row of :func:`benchmarks.accuracy.print_table` rests on."""
-    n: dict[str, int] = defaultdict(int)
-    for q in questions:
-        n[q.kind] += 1
-    n["top-1 in-scope"] = sum(n[k] for k in IN_SCOPE_KINDS)
-    n["answered correctly"] = n["answered wrongly"] = n["MRR@5"] = n["top-1 in-scope"]
-    n["declined (oos+near)"] = sum(n[k] for k in DECLINE_KINDS)
-    n["overall (strict)"] = n["right first (answer or 1st suggestion)"] = len(questions)
-    return n
 
 
 def main(argv: Sequence[str] | None = None) -> int:
