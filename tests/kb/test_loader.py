@@ -268,3 +268,29 @@ def test_problem_format(write_kb: WriteKb) -> None:
 
 def test_scam_fixture_is_valid(write_kb: WriteKb) -> None:
     assert load_knowledge(write_kb({"s.yaml": TOPIC_SCAM})).errors == []
+
+
+@pytest.mark.parametrize(
+    ("source", "tag"),
+    [
+        ("https://vnexpress.net/doi-the-can-cuoc-4800000.html", "[source not official]"),
+        ("http://dichvucong.gov.vn/p/home/dvc-chi-tiet-thu-tuc.html", "[source not https]"),
+        ("https://dichvucong.gov.vn/", "[source is a home page]"),
+        ("https://dichvucong.gov.vn/p/home/dvc-chi-tiet-thu-tuc-nganh-doc.html?ma_thu_tuc=1.001612", None),
+        ("https://xaydungchinhsach.chinhphu.vn/bai-viet-119250701.htm", None),
+        ("https://vbpl.vn/tw/Pages/vbpq-toanvan.aspx?ItemID=165543", None),
+    ],
+)
+def test_sources_must_be_specific_official_pages(write_kb: WriteKb, source: str, tag: str | None) -> None:
+    body = TOPIC_VNEID.replace("source: https://vneid.gov.vn", f"source: {source}", 1)
+    result = load_knowledge(write_kb({"vneid.yaml": body}))
+    assert result.kb is not None  # a warning, never an error: the entry still serves
+    tags = {
+        t
+        for p in result.problems
+        for t in ("[source not official]", "[source not https]", "[source is a home page]")
+        if t in p.message and p.line == 4
+    }
+    assert tags == ({tag} if tag else set())
+    flagged = [p for p in result.problems if "source" in p.message and "[source" in p.message and p.line == 4]
+    assert all(p.severity is Severity.WARNING and 'mục "vneid-kich-hoat-muc-2"' in p.message for p in flagged)
