@@ -720,13 +720,25 @@ class SearchIndex:
                 total += weight if typed is None or has_accented else weight * ACCENT_MISMATCH_CREDIT
         return total / q.mass
 
+    @staticmethod
+    def _phrase_coverage(q: _Query, p: _Phrase) -> float:
+        """:meth:`_coverage` of one phrase, testing its few ids directly."""
+        total = 0.0
+        for (_, weight, typed), word, typed_id in zip(q.weighted, q.uni_ids, q.typed_ids, strict=True):
+            if word in p.uni:
+                total += weight if typed is None or typed_id in p.acc else weight * ACCENT_MISMATCH_CREDIT
+        return total / q.mass
+
     def _held(self, q: _Query, i: int) -> _Held:
         """Which of the query's terms entry ``i`` holds, field by field."""
         n = len(q.uni_ids)
         match = self._match_uni.holds(i, q.uni_array)
         answer = self._answer_uni.holds(i, q.uni_array)
-        match_accented = self._match_accented.holds(i, q.accent_array)
-        answer_accented = self._answer_accented.holds(i, q.accent_array)
+        if q.accent_array.size and q.accent_array.max() != _NO_TERM:
+            match_accented = self._match_accented.holds(i, q.accent_array)
+            answer_accented = self._answer_accented.holds(i, q.accent_array)
+        else:  # typed without diacritics (or none the base knows): no call needed
+            match_accented = answer_accented = [False] * len(q.accent_array)
         doc_accented = [a or b for a, b in zip(match_accented, answer_accented, strict=True)]
         return _Held(
             match=match,
@@ -736,7 +748,7 @@ class SearchIndex:
             answer_accented=answer_accented[:n],
             doc_accented=doc_accented[:n],
             doc_marked=doc_accented[n:],
-            doc_bigrams=sum(self._doc_bi.holds(i, q.bi_array)),
+            doc_bigrams=sum(self._doc_bi.holds(i, q.bi_array)) if q.bi_ids else 0,
         )
 
     def _features(
@@ -745,9 +757,7 @@ class SearchIndex:
         best = (0.0, 0.0, 0.0, 0.0, 0.0)
         best_score = -1.0
         for p in self._phrases[i]:
-            in_phrase = [t in p.uni for t in q.uni_ids]
-            accented = [t in p.acc for t in q.typed_ids]
-            q_cov = self._coverage(q, in_phrase, accented) * (0.85 if p.is_tags else 1.0)
+            q_cov = self._phrase_coverage(q, p) * (0.85 if p.is_tags else 1.0)
             p_cov = sum(idf for t, idf in q.known if t in p.uni) / p.mass
             f1 = 2 * q_cov * p_cov / (q_cov + p_cov) if q_cov + p_cov > 0 else 0.0
             bi_cov = len(q.bi_ids.intersection(p.bi)) / len(q.bi) if q.bi else q_cov
