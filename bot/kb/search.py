@@ -191,20 +191,32 @@ class _TermRows:
     def freeze(self) -> None:
         """End building: the rows move into one numpy array."""
         self._ids = np.array(self._building, dtype=np.int32)
+        self._bounds = np.array([0, *self._ends], dtype=np.int64)
+        self._top = int(self._ids.max()) if len(self._ids) else 0
         self._building = array("i")
 
     def row(self, i: int) -> np.ndarray:
         """Entry ``i``'s term ids, sorted."""
         return self._ids[self._ends[i - 1] if i else 0 : self._ends[i]]
 
-    def holds(self, i: int, ids: np.ndarray) -> list[bool]:
-        """For each of ``ids`` (int32), whether entry ``i``'s set holds it (:data:`_NO_TERM` never)."""
-        row = self.row(i)
-        if not len(row):
-            return [False] * len(ids)
-        at = np.minimum(np.searchsorted(row, ids), len(row) - 1)
-        held: list[bool] = (row[at] == ids).tolist()
-        return held
+    def holds(self, entries: Sequence[int], ids: np.ndarray) -> np.ndarray:
+        """Whether each of ``entries`` (rows of the result) holds each of ``ids`` (columns; :data:`_NO_TERM`
+        never). One sorted search over the entries' rows laid end to end, each id offset by its row's place so
+        that rows never mix: a call per field and query, not per candidate."""
+        rows = np.asarray(entries, dtype=np.int64)
+        starts = self._bounds[rows]
+        lengths = self._bounds[rows + 1] - starts
+        total = int(lengths.sum())
+        if not total or not len(ids):
+            return np.zeros((len(rows), len(ids)), dtype=bool)
+        span = max(self._top, int(ids.max())) + 2  # more than any id, and span - 1 is none
+        place = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+        offset = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        keys = place * span + self._ids[np.arange(total) + offset]
+        wanted = np.arange(len(rows), dtype=np.int64)[:, None] * span + np.where(ids < 0, span - 1, ids)[None, :]
+        at = np.minimum(np.searchsorted(keys, wanted), total - 1)
+        found: np.ndarray = keys[at] == wanted
+        return found
 
 
 class _Postings:
@@ -729,27 +741,41 @@ class SearchIndex:
                 total += weight if typed is None or typed_id in p.acc else weight * ACCENT_MISMATCH_CREDIT
         return total / q.mass
 
-    def _held(self, q: _Query, i: int) -> _Held:
-        """Which of the query's terms entry ``i`` holds, field by field."""
+    def _held(self, q: _Query, picked: Sequence[int]) -> dict[int, _Held]:
+        """Which of the query's terms each of the ``picked`` entries holds, field by field."""
         n = len(q.uni_ids)
-        match = self._match_uni.holds(i, q.uni_array)
-        answer = self._answer_uni.holds(i, q.uni_array)
+        match = self._match_uni.holds(picked, q.uni_array)
+        answer = self._answer_uni.holds(picked, q.uni_array)
         if q.accent_array.size and q.accent_array.max() != _NO_TERM:
-            match_accented = self._match_accented.holds(i, q.accent_array)
-            answer_accented = self._answer_accented.holds(i, q.accent_array)
-        else:  # typed without diacritics (or none the base knows): no call needed
-            match_accented = answer_accented = [False] * len(q.accent_array)
-        doc_accented = [a or b for a, b in zip(match_accented, answer_accented, strict=True)]
-        return _Held(
-            match=match,
-            answer=answer,
-            doc=[a or b for a, b in zip(match, answer, strict=True)],
-            match_accented=match_accented[:n],
-            answer_accented=answer_accented[:n],
-            doc_accented=doc_accented[:n],
-            doc_marked=doc_accented[n:],
-            doc_bigrams=sum(self._doc_bi.holds(i, q.bi_array)) if q.bi_ids else 0,
-        )
+            match_accented = self._match_accented.holds(picked, q.accent_array)
+            answer_accented = self._answer_accented.holds(picked, q.accent_array)
+        else:  # typed without diacritics (or none the base knows): nothing to search
+            match_accented = answer_accented = np.zeros((len(picked), len(q.accent_array)), dtype=bool)
+        doc_accented = match_accented | answer_accented
+        bigrams = self._doc_bi.holds(picked, q.bi_array).sum(axis=1).tolist()
+        return {
+            i: _Held(
+                match=m,
+                answer=a,
+                doc=d,
+                match_accented=ma[:n],
+                answer_accented=aa[:n],
+                doc_accented=da[:n],
+                doc_marked=da[n:],
+                doc_bigrams=b,
+            )
+            for i, m, a, d, ma, aa, da, b in zip(
+                picked,
+                match.tolist(),
+                answer.tolist(),
+                (match | answer).tolist(),
+                match_accented.tolist(),
+                answer_accented.tolist(),
+                doc_accented.tolist(),
+                bigrams,
+                strict=True,
+            )
+        }
 
     def _features(
         self, q: _Query, i: int, held: _Held, char: float, bm25: tuple[float, float, float, float], topic: float
@@ -802,7 +828,7 @@ class SearchIndex:
             picked.update(int(i) for i in top if scores[i] > 0)
         tops = (float(doc.max()), float(match.max()))
         topics = self._topic_scores(q)
-        held = {i: self._held(q, i) for i in picked}
+        held = self._held(q, list(picked))
         features = {
             i: self._features(
                 q,

@@ -91,6 +91,11 @@ def test_term_rows_answer_membership_like_sets() -> None:
     probes = np.array([-1, 0, 1, 57, 198, 199, 200, 10_000], dtype=np.int32)
     for i, s in enumerate(sets):
         assert rows.row(i).tolist() == sorted(s)
-        assert rows.holds(i, probes) == [int(p) in s for p in probes]
-        assert rows.holds(i, np.zeros(0, dtype=np.int32)) == []
+    picked = [5, 0, 62, 60, 61, 33, 5]  # any order, repeats, empty and one-id rows
+    assert rows.holds(picked, probes).tolist() == [[int(p) in sets[i] for p in probes] for i in picked]
+    assert rows.holds(picked, np.zeros(0, dtype=np.int32)).shape == (len(picked), 0)
+    assert rows.holds([60], probes).tolist() == [[False] * len(probes)]
+    everything = np.arange(-1, 201, dtype=np.int32)
+    held = rows.holds(list(range(len(sets))), everything)
+    assert held.sum() == sum(len(s) for s in sets)
 
