@@ -21,8 +21,9 @@ import math
 import re
 import sys
 import threading
+from array import array
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -105,12 +106,18 @@ ACCEPT_WEIGHTS = (
 )
 
 
-@dataclass(frozen=True)
+_NO_TERM = -1  # the id of a query term the index has never seen: no entry holds it
+
+
+@dataclass(frozen=True, slots=True)
 class _Phrase:
+    """One question, variant or tag line of an entry, its words as term ids. A tuple of eight ids takes 104 bytes
+    (a numpy array 144, a frozenset 728), and finding an id among so few is as quick as in a set."""
+
     text: str
-    uni: frozenset[str]
-    acc: frozenset[str]  # the same words with their diacritics
-    bi: frozenset[str]
+    uni: tuple[int, ...]  # its accent-stripped words
+    acc: tuple[int, ...]  # the same words with their diacritics
+    bi: tuple[int, ...]
     mass: float  # IDF mass of its unigrams
     is_tags: bool
 
@@ -127,8 +134,30 @@ class _Query:
     grams: frozenset[str]
     mass: float
     oov_mass: float  # share of the mass in words the knowledge base never uses
+    # The same words as term ids (_NO_TERM for a word the index has never seen), mapped once per query:
+    uni_ids: tuple[int, ...]  # each word of ``uni``, in its order
+    typed_ids: tuple[int, ...]  # the accented form typed for each word of ``uni`` (_NO_TERM where none)
+    bi_ids: frozenset[int]  # the bigrams of ``bi`` the index has
+    uni_array: np.ndarray  # ``uni_ids`` as int32, to search the entries' sorted id arrays
+    accent_array: np.ndarray  # ``typed_ids``, then each word of ``accented`` that carries diacritics
+    bi_array: np.ndarray  # ``bi_ids``
     weighted: tuple[tuple[str, float, str | None], ...] = ()  # (word, idf × match weight, accented form typed)
-    known: tuple[tuple[str, float], ...] = ()  # (word, plain idf) for the words the knowledge base has
+    known: tuple[tuple[int, float], ...] = ()  # (term id, plain idf) for the words the knowledge base has
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """Which of a query's terms one entry holds, field by field: each list is aligned with the query's unigrams
+    (the ``*_accented`` ones with the accented forms typed for them)."""
+
+    match: list[bool]  # in the question, variants and tags
+    answer: list[bool]
+    doc: list[bool]  # in either
+    match_accented: list[bool]
+    answer_accented: list[bool]
+    doc_accented: list[bool]
+    doc_marked: list[bool]  # per word of the query typed with diacritics: whether the entry has that accented form
+    doc_bigrams: int  # how many of the query's known bigrams the entry has
 
 
 def _bigrams(tokens: Sequence[str]) -> list[str]:
@@ -145,50 +174,111 @@ def _trigrams(tokens: Sequence[str]) -> set[str]:
     return {text[i : i + 3] for i in range(len(text) - 2)}
 
 
-class _Postings:
-    """An inverted index in CSR form: a term's entries and weights are one slice of two flat arrays."""
+class _TermRows:
+    """A set of term ids per entry, each kept as a sorted slice of one int32 array (the rows of a CSR matrix):
+    4 bytes a term, where a frozenset of strings costs 30 to 60."""
 
-    def __init__(self, offsets: dict[str, tuple[int, int]], ids: np.ndarray, weights: np.ndarray) -> None:
-        self._offsets = offsets
+    def __init__(self) -> None:
+        self._building = array("i")
+        self._ends: list[int] = []
+        self._ids = np.zeros(0, dtype=np.int32)
+
+    def append(self, ids: Iterable[int]) -> None:
+        """Add the next entry's set, while the index is built."""
+        self._building.extend(sorted(set(ids)))
+        self._ends.append(len(self._building))
+
+    def freeze(self) -> None:
+        """End building: the rows move into one numpy array."""
+        self._ids = np.array(self._building, dtype=np.int32)
+        self._bounds = np.array([0, *self._ends], dtype=np.int64)
+        self._top = int(self._ids.max()) if len(self._ids) else 0
+        self._building = array("i")
+
+    def row(self, i: int) -> np.ndarray:
+        """Entry ``i``'s term ids, sorted."""
+        return self._ids[self._ends[i - 1] if i else 0 : self._ends[i]]
+
+    def holds(self, entries: Sequence[int], ids: np.ndarray) -> np.ndarray:
+        """Whether each of ``entries`` (rows of the result) holds each of ``ids`` (columns; :data:`_NO_TERM`
+        never). One sorted search over the entries' rows laid end to end, each id offset by its row's place so
+        that rows never mix: a call per field and query, not per candidate."""
+        rows = np.asarray(entries, dtype=np.int64)
+        starts = self._bounds[rows]
+        lengths = self._bounds[rows + 1] - starts
+        total = int(lengths.sum())
+        if not total or not len(ids):
+            return np.zeros((len(rows), len(ids)), dtype=bool)
+        span = max(self._top, int(ids.max())) + 2  # more than any id, and span - 1 is none
+        place = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+        offset = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        keys = place * span + self._ids[np.arange(total) + offset]
+        wanted = np.arange(len(rows), dtype=np.int64)[:, None] * span + np.where(ids < 0, span - 1, ids)[None, :]
+        at = np.minimum(np.searchsorted(keys, wanted), total - 1)
+        found: np.ndarray = keys[at] == wanted
+        return found
+
+
+class _Postings:
+    """An inverted index in CSR form: a term's entries and weights are one slice of two flat arrays, found by the
+    term's number in a vocabulary (shared with the index's other term structures where it can be)."""
+
+    def __init__(self, numbers: dict[str, int], bounds: np.ndarray, ids: np.ndarray, weights: np.ndarray) -> None:
+        self._numbers = numbers
+        self._bounds = bounds  # term k's slice is bounds[k]:bounds[k + 1]
         self._ids = ids
         self._weights = weights
 
     def get(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """The entries containing ``term`` and their weights, or None."""
-        span = self._offsets.get(term)
-        if span is None:
+        k = self._numbers.get(term)
+        if k is None or k + 1 >= len(self._bounds):
             return None
-        return self._ids[span[0] : span[1]], self._weights[span[0] : span[1]]
+        start, end = int(self._bounds[k]), int(self._bounds[k + 1])
+        if start == end:
+            return None
+        return self._ids[start:end], self._weights[start:end]
 
     @classmethod
-    def build(cls, rows: list[int], cols: list[int], values: np.ndarray, terms: list[str]) -> _Postings:
+    def build(cls, rows: array[int], cols: array[int], values: np.ndarray, numbers: dict[str, int]) -> _Postings:
         """From (term number, entry, weight) triples."""
         term_ids = np.array(rows, dtype=np.int64)
         order = np.argsort(term_ids, kind="stable")
-        counts = np.bincount(term_ids, minlength=len(terms))
-        ends = np.cumsum(counts)
-        starts = ends - counts
-        offsets = {t: (int(starts[k]), int(ends[k])) for k, t in enumerate(terms)}
-        return cls(offsets, np.array(cols, dtype=np.int32)[order], np.asarray(values)[order])
+        counts = np.bincount(term_ids, minlength=len(numbers))
+        bounds = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)))
+        return cls(numbers, bounds, np.array(cols, dtype=np.int32)[order], np.asarray(values)[order])
 
 
-def _bm25_postings(term_tf: list[dict[str, float]], idf: dict[str, float]) -> _Postings:
-    lengths = np.array([sum(tf.values()) for tf in term_tf], dtype=np.float64)
-    avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-    numbers: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    freqs: list[float] = []
-    for i, tf in enumerate(term_tf):
+class _TermCounts:
+    """Term frequencies per entry while the index is built, as flat typed arrays: at 20,000 entries a dict of
+    floats per entry would hold millions of objects at once."""
+
+    def __init__(self, numbers: dict[str, int]) -> None:
+        self.numbers = numbers  # the vocabulary, numbering terms as they are met
+        self.terms = array("i")
+        self.entries = array("i")
+        self.freqs = array("d")
+        self.lengths: list[float] = []
+
+    def add(self, tf: dict[str, float]) -> None:
+        """Add the next entry's term frequencies."""
+        entry = len(self.lengths)
         for term, freq in tf.items():
-            rows.append(numbers.setdefault(term, len(numbers)))
-            cols.append(i)
-            freqs.append(freq)
-    terms = list(numbers)
-    f = np.array(freqs)
-    norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[np.array(cols, dtype=np.int64)] / avg)
-    term_idf = np.array([idf[t] for t in terms])[np.array(rows, dtype=np.int64)]
-    return _Postings.build(rows, cols, term_idf * f * (BM25_K1 + 1) / (f + norm_len), terms)
+            self.terms.append(self.numbers.setdefault(term, len(self.numbers)))
+            self.entries.append(entry)
+            self.freqs.append(freq)
+        self.lengths.append(sum(tf.values()))
+
+
+def _bm25_postings(counts: _TermCounts, idf: np.ndarray) -> _Postings:
+    """BM25 weights of every (term, entry) pair; ``idf`` by term number."""
+    lengths = np.array(counts.lengths, dtype=np.float64)
+    avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+    f = np.array(counts.freqs)
+    norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[np.array(counts.entries, dtype=np.int64)] / avg)
+    term_idf = idf[np.array(counts.terms, dtype=np.int64)]
+    weights = term_idf * f * (BM25_K1 + 1) / (f + norm_len)
+    return _Postings.build(counts.terms, counts.entries, weights, counts.numbers)
 
 
 class SearchIndex:
@@ -212,16 +302,18 @@ class SearchIndex:
         self.entries: tuple[Entry, ...] = kb.entries
         n = len(self.entries)
         raw_phrases: list[list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]]] = []
-        doc_tf: list[dict[str, float]] = []
-        match_tf: list[dict[str, float]] = []
-        gram_sets: list[set[str]] = []
-        self._doc_uni: list[frozenset[str]] = []
-        self._doc_bi: list[frozenset[str]] = []
-        self._match_uni: list[frozenset[str]] = []
-        self._answer_uni: list[frozenset[str]] = []
-        self._doc_accented: list[frozenset[str]] = []
-        self._match_accented: list[frozenset[str]] = []
-        self._answer_accented: list[frozenset[str]] = []
+        gram_numbers: dict[str, int] = {}
+        gram_ids: list[tuple[int, ...]] = []  # per entry, its distinct character trigrams
+        # Every stripped word, bigram and accented word has one id; an entry's fields are sets of ids. The whole
+        # text's words and accented words are not stored: they are the union of the match and answer fields.
+        self._term_ids: dict[str, int] = {}
+        doc_counts = _TermCounts(self._term_ids)
+        match_counts = _TermCounts(self._term_ids)
+        self._match_uni = _TermRows()
+        self._match_accented = _TermRows()
+        self._answer_uni = _TermRows()
+        self._answer_accented = _TermRows()
+        self._doc_bi = _TermRows()
         for entry in self.entries:
             phrases: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]] = []
             tf: dict[str, float] = defaultdict(float)
@@ -240,43 +332,43 @@ class SearchIndex:
                     tf[term] += 1.0
                 grams |= _trigrams(norm.stripped)
                 accented.update(norm.tokens)
-            match_tf.append(dict(tf))
-            self._match_accented.append(frozenset(accented))
-            match_uni = {t for t in tf if "_" not in t}
+            match_counts.add(tf)
+            self._match_accented.append(self._new_ids(accented))
+            self._match_uni.append(self._new_ids(t for t in tf if "_" not in t))
             answer = _interned(self.normalizer.normalize(entry.answer, drop_fillers=False))
             for term in (*answer.stripped, *_bigrams(answer.stripped)):
                 tf[term] += ANSWER_FIELD_WEIGHT
-            accented.update(answer.tokens)
             raw_phrases.append(phrases)
-            doc_tf.append(tf)
-            gram_sets.append(grams)
-            self._match_uni.append(frozenset(match_uni))
-            self._answer_uni.append(frozenset(answer.stripped))
-            self._answer_accented.append(frozenset(answer.tokens))
-            self._doc_uni.append(frozenset(t for t in tf if "_" not in t))
-            self._doc_bi.append(frozenset(t for t in tf if "_" in t))
-            self._doc_accented.append(frozenset(accented))
+            doc_counts.add(tf)
+            gram_ids.append(tuple(gram_numbers.setdefault(g, len(gram_numbers)) for g in grams))
+            self._answer_uni.append(self._new_ids(answer.stripped))
+            self._answer_accented.append(self._new_ids(answer.tokens))
+            self._doc_bi.append(self._new_ids(t for t in tf if "_" in t))
+        for field in (self._match_uni, self._match_accented, self._answer_uni, self._answer_accented, self._doc_bi):
+            field.freeze()
 
-        df: dict[str, int] = defaultdict(int)
-        for tf in doc_tf:
-            for term in tf:
-                df[term] += 1
-        self._idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        df = np.bincount(np.array(doc_counts.terms, dtype=np.int64), minlength=len(self._term_ids))
+        self._idf: dict[str, float] = {}  # the terms of the entries' text (not the accented words)
+        for term, k in self._term_ids.items():
+            if d := int(df[k]):
+                self._idf[term] = math.log(1.0 + (n - d + 0.5) / (d + 0.5))
+        idf_by_id = np.array([self._idf.get(t, 0.0) for t in self._term_ids])
         self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        self._doc_postings = _bm25_postings(doc_tf, self._idf)
-        self._match_postings = _bm25_postings(match_tf, self._idf)
+        self._doc_postings = _bm25_postings(doc_counts, idf_by_id)
+        self._match_postings = _bm25_postings(match_counts, idf_by_id)
+        del doc_counts, match_counts
         self._categories = sorted({e.category for e in self.entries})
         self._category_of = [self._categories.index(e.category) for e in self.entries]
-        self._topic = self._topic_table(match_tf)
-        self._vocab = sorted(t for t in df if "_" not in t)
+        self._topic = self._topic_table()
+        self._vocab = sorted(t for t in self._idf if "_" not in t)
         self._vocab_set = frozenset(self._vocab)
         self._phrases = [
             [
                 _Phrase(
                     " ".join(tokens),
-                    frozenset(tokens),
-                    frozenset(accented),
-                    frozenset(bigrams),
+                    self._new_ids(tokens),
+                    self._new_ids(accented),
+                    self._new_ids(bigrams),
                     sum(self._idf[t] for t in set(tokens)) or 1.0,
                     is_tags,
                 )
@@ -285,22 +377,15 @@ class SearchIndex:
             for phrases in raw_phrases
         ]
 
-        gram_df: dict[str, int] = defaultdict(int)
-        for grams in gram_sets:
-            for g in grams:
-                gram_df[g] += 1
-        self._gram_idf = {g: math.log(1.0 + n / d) for g, d in gram_df.items()}
-        numbers: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        for i, grams in enumerate(gram_sets):
-            for g in grams:
-                rows.append(numbers.setdefault(g, len(numbers)))
-                cols.append(i)
-        gram_terms = list(numbers)
-        gram_weights = np.array([self._gram_idf[g] for g in gram_terms])[np.array(rows, dtype=np.int64)]
-        self._gram_postings = _Postings.build(rows, cols, gram_weights, gram_terms)
-        self._gram_mass = np.array([sum(self._gram_idf[g] for g in grams) or 1.0 for grams in gram_sets])
+        rows = array("i", (k for ids in gram_ids for k in ids))
+        cols = array("i", (i for i, ids in enumerate(gram_ids) for _ in ids))
+        gram_df = np.bincount(np.array(rows, dtype=np.int64), minlength=len(gram_numbers))
+        self._gram_idf = {g: math.log(1.0 + n / int(gram_df[k])) for g, k in gram_numbers.items()}
+        gram_idf = list(self._gram_idf.values())  # by number: both follow the order the trigrams were met
+        self._gram_postings = _Postings.build(
+            rows, cols, np.array(gram_idf)[np.array(rows, dtype=np.int64)], gram_numbers
+        )
+        self._gram_mass = np.array([sum(gram_idf[k] for k in ids) or 1.0 for ids in gram_ids])
         self._entity_groups = self._exclusive_entities()
         self._entry_entities = [self._entities(" ".join((e.question, *e.variants, *e.tags))) for e in self.entries]
         self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
@@ -313,16 +398,47 @@ class SearchIndex:
             self.recalibrate()
             self.calibrated.set()
 
-    def _topic_table(self, match_tf: list[dict[str, float]]) -> dict[str, np.ndarray]:
+    def _new_ids(self, terms: Iterable[str]) -> tuple[int, ...]:
+        """The distinct ids of ``terms``, numbering the new ones (while the index is built)."""
+        ids = self._term_ids
+        return tuple(dict.fromkeys(ids.setdefault(t, len(ids)) for t in terms))
+
+    def _id(self, term: str) -> int:
+        """The id of ``term``, or :data:`_NO_TERM`."""
+        return self._term_ids.get(term, _NO_TERM)
+
+    def term_sets(self, i: int) -> dict[str, frozenset[str]]:
+        """Entry ``i``'s indexed terms by field, decoded back into strings: "match", "match_accented", "answer",
+        "answer_accented", "doc_bigrams", then "phrase K", "phrase K accented" and "phrase K bigrams" per phrase.
+        For checks and tests: it inverts the whole vocabulary."""
+        terms = list(self._term_ids)  # an id is its term's position: ids are numbered in insertion order
+
+        def decode(ids: Iterable[int]) -> frozenset[str]:
+            return frozenset(terms[int(k)] for k in ids)
+
+        out = {
+            "match": decode(self._match_uni.row(i)),
+            "match_accented": decode(self._match_accented.row(i)),
+            "answer": decode(self._answer_uni.row(i)),
+            "answer_accented": decode(self._answer_accented.row(i)),
+            "doc_bigrams": decode(self._doc_bi.row(i)),
+        }
+        for k, p in enumerate(self._phrases[i]):
+            out[f"phrase {k}"] = decode(p.uni)
+            out[f"phrase {k} accented"] = decode(p.acc)
+            out[f"phrase {k} bigrams"] = decode(p.bi)
+        return out
+
+    def _topic_table(self) -> dict[str, np.ndarray]:
         """P(category | word) for every word of the questions, variants and tags, smoothed toward the prior."""
         k = len(self._categories)
         prior = np.bincount(self._category_of, minlength=k).astype(float)
         prior /= max(1.0, prior.sum())
+        terms = list(self._term_ids)  # an id is its term's position
         counts: dict[str, np.ndarray] = {}
-        for i, tf in enumerate(match_tf):
-            for term in tf:
-                if "_" not in term:
-                    counts.setdefault(term, np.zeros(k))[self._category_of[i]] += 1.0
+        for i, category in enumerate(self._category_of):
+            for term in self._match_uni.row(i).tolist():
+                counts.setdefault(terms[term], np.zeros(k))[category] += 1.0
         return {t: (c + TOPIC_SMOOTHING * prior) / (c.sum() + TOPIC_SMOOTHING) for t, c in counts.items()}
 
     def _topic_scores(self, q: _Query) -> np.ndarray:
@@ -548,13 +664,24 @@ class SearchIndex:
             sequence.append(token)
         mass = sum(idf.values()) or 1.0
         weighted = tuple((t, idf[t] * w, marked.get(t)) for t, w in uni.items())
+        typed_ids = tuple(_NO_TERM if typed is None else self._id(typed) for _, _, typed in weighted)
+        marked_ids = tuple(self._id(t) for t in tokens if t != strip_accents(t))
+        bigrams = frozenset(_bigrams(sequence))
+        uni_ids = tuple(self._id(t) for t in uni)
+        bi_ids = frozenset(k for k in map(self._id, bigrams) if k != _NO_TERM)
         return _Query(
             weighted=weighted,
-            known=tuple((t, self._idf[t]) for t in uni if t in self._idf),
+            known=tuple((self._term_ids[t], self._idf[t]) for t in uni if t in self._idf),
+            uni_ids=uni_ids,
+            typed_ids=typed_ids,
+            bi_ids=bi_ids,
+            uni_array=np.array(uni_ids, dtype=np.int32),
+            accent_array=np.array((*typed_ids, *marked_ids), dtype=np.int32),
+            bi_array=np.array(sorted(bi_ids), dtype=np.int32),
             uni=uni,
             marked=marked,
             idf=idf,
-            bi=frozenset(_bigrams(sequence)),
+            bi=bigrams,
             text=" ".join(sequence),
             accented=tokens,
             typed_with_diacritics=typed,
@@ -594,43 +721,88 @@ class SearchIndex:
         overlap = np.bincount(np.concatenate(ids), weights=np.concatenate(ws), minlength=n)
         return np.asarray(overlap / np.sqrt(mass * self._gram_mass))
 
-    def _coverage(self, q: _Query, terms: frozenset[str], accented: frozenset[str]) -> float:
-        """Share of the question's IDF mass found in ``terms``. A word typed with diacritics counts fully only
-        where the entry has the same accented word ("thẻ" is not "thế"), half where only the letters agree."""
+    @staticmethod
+    def _coverage(q: _Query, held: Sequence[bool], accented: Sequence[bool]) -> float:
+        """Share of the question's IDF mass in the words a field holds (``held``, per word of the query). A word
+        typed with diacritics counts fully only where the field has the same accented word (``accented``: "thẻ"
+        is not "thế"), half where only the letters agree."""
         total = 0.0
-        for t, weight, typed in q.weighted:
-            if t in terms:
-                total += weight if typed is None or typed in accented else weight * ACCENT_MISMATCH_CREDIT
+        for (_, weight, typed), has, has_accented in zip(q.weighted, held, accented, strict=True):
+            if has:
+                total += weight if typed is None or has_accented else weight * ACCENT_MISMATCH_CREDIT
         return total / q.mass
 
+    @staticmethod
+    def _phrase_coverage(q: _Query, p: _Phrase) -> float:
+        """:meth:`_coverage` of one phrase, testing its few ids directly."""
+        total = 0.0
+        for (_, weight, typed), word, typed_id in zip(q.weighted, q.uni_ids, q.typed_ids, strict=True):
+            if word in p.uni:
+                total += weight if typed is None or typed_id in p.acc else weight * ACCENT_MISMATCH_CREDIT
+        return total / q.mass
+
+    def _held(self, q: _Query, picked: Sequence[int]) -> dict[int, _Held]:
+        """Which of the query's terms each of the ``picked`` entries holds, field by field."""
+        n = len(q.uni_ids)
+        match = self._match_uni.holds(picked, q.uni_array)
+        answer = self._answer_uni.holds(picked, q.uni_array)
+        if q.accent_array.size and q.accent_array.max() != _NO_TERM:
+            match_accented = self._match_accented.holds(picked, q.accent_array)
+            answer_accented = self._answer_accented.holds(picked, q.accent_array)
+        else:  # typed without diacritics (or none the base knows): nothing to search
+            match_accented = answer_accented = np.zeros((len(picked), len(q.accent_array)), dtype=bool)
+        doc_accented = match_accented | answer_accented
+        bigrams = self._doc_bi.holds(picked, q.bi_array).sum(axis=1).tolist()
+        return {
+            i: _Held(
+                match=m,
+                answer=a,
+                doc=d,
+                match_accented=ma[:n],
+                answer_accented=aa[:n],
+                doc_accented=da[:n],
+                doc_marked=da[n:],
+                doc_bigrams=b,
+            )
+            for i, m, a, d, ma, aa, da, b in zip(
+                picked,
+                match.tolist(),
+                answer.tolist(),
+                (match | answer).tolist(),
+                match_accented.tolist(),
+                answer_accented.tolist(),
+                doc_accented.tolist(),
+                bigrams,
+                strict=True,
+            )
+        }
+
     def _features(
-        self, q: _Query, i: int, char: float, bm25: tuple[float, float, float, float], topic: float
+        self, q: _Query, i: int, held: _Held, char: float, bm25: tuple[float, float, float, float], topic: float
     ) -> list[float]:
         best = (0.0, 0.0, 0.0, 0.0, 0.0)
         best_score = -1.0
         for p in self._phrases[i]:
-            q_cov = self._coverage(q, p.uni, p.acc) * (0.85 if p.is_tags else 1.0)
+            q_cov = self._phrase_coverage(q, p) * (0.85 if p.is_tags else 1.0)
             p_cov = sum(idf for t, idf in q.known if t in p.uni) / p.mass
             f1 = 2 * q_cov * p_cov / (q_cov + p_cov) if q_cov + p_cov > 0 else 0.0
-            bi_cov = len(q.bi & p.bi) / len(q.bi) if q.bi else q_cov
+            bi_cov = len(q.bi_ids.intersection(p.bi)) / len(q.bi) if q.bi else q_cov
             fz = 0.0 if p.is_tags else max(fuzz.ratio(q.text, p.text), fuzz.token_sort_ratio(q.text, p.text)) / 100
             score = 0.35 * q_cov + 0.2 * p_cov + 0.15 * f1 + 0.1 * bi_cov + 0.2 * fz
             if score > best_score:
                 best_score, best = score, (q_cov, p_cov, f1, bi_cov, fz)
-        doc_cov = self._coverage(q, self._doc_uni[i], self._doc_accented[i])
-        doc_bi_cov = len(q.bi & self._doc_bi[i]) / len(q.bi) if q.bi else doc_cov
+        doc_cov = self._coverage(q, held.doc, held.doc_accented)
+        doc_bi_cov = held.doc_bigrams / len(q.bi) if q.bi else doc_cov
         bm25_doc, bm25_doc_top, bm25_match, bm25_match_top = bm25
         accents = 1.0
-        if q.typed_with_diacritics:
-            marked = [t for t in q.accented if t != strip_accents(t)]
-            if marked:
-                accents = sum(1.0 for t in marked if t in self._doc_accented[i]) / len(marked)
+        if q.typed_with_diacritics and held.doc_marked:
+            accents = sum(1.0 for has in held.doc_marked if has) / len(held.doc_marked)
         return [
             *best,
-            self._coverage(q, self._match_uni[i], self._match_accented[i]),
+            self._coverage(q, held.match, held.match_accented),
             doc_cov,
             doc_bi_cov,
-            self._coverage(q, self._answer_uni[i], self._answer_accented[i]),
+            self._coverage(q, held.answer, held.answer_accented),
             min(char, 1.0),
             bm25_doc / bm25_doc_top if bm25_doc_top > 0 else 0.0,
             bm25_match / bm25_match_top if bm25_match_top > 0 else 0.0,
@@ -640,12 +812,12 @@ class SearchIndex:
             1.0,
         ]
 
-    def _max_unmatched(self, q: _Query, i: int) -> float:
-        doc = self._doc_uni[i]
-        missing = [q.idf[t] for t in q.uni if t not in doc]
+    def _max_unmatched(self, q: _Query, held: _Held) -> float:
+        missing = [q.idf[t] for t, has in zip(q.uni, held.doc, strict=True) if not has]
         return max(missing, default=0.0) / self._max_idf
 
-    def _candidates(self, q: _Query, extra: Sequence[int] = ()) -> dict[int, list[float]]:
+    def _candidates(self, q: _Query, extra: Sequence[int] = ()) -> dict[int, tuple[list[float], float]]:
+        """The candidates' features and the weight of the question's strongest word each lacks."""
         doc = self._bm25(q, self._doc_postings)
         match = self._bm25(q, self._match_postings)
         char = self._char(q)
@@ -656,10 +828,12 @@ class SearchIndex:
             picked.update(int(i) for i in top if scores[i] > 0)
         tops = (float(doc.max()), float(match.max()))
         topics = self._topic_scores(q)
+        held = self._held(q, list(picked))
         features = {
             i: self._features(
                 q,
                 i,
+                held[i],
                 float(char[i]),
                 (float(doc[i]), tops[0], float(match[i]), tops[1]),
                 float(topics[self._category_of[i]]),
@@ -668,12 +842,12 @@ class SearchIndex:
         }
         # Words that only some of the candidates contain are what tells them apart ("vneid" vs "vssid"):
         # each matched word counts 1 / (how many candidates in the pool contain it).
-        holders = {t: sum(1 for i in picked if t in self._match_uni[i]) for t in q.uni}
+        holders = [sum(1 for i in picked if held[i].match[k]) for k in range(len(q.uni))]
         for i, f in features.items():
-            union = self._match_uni[i]
-            distinct = sum(q.idf[t] * w / holders[t] for t, w in q.uni.items() if t in union) / q.mass
+            has = held[i].match
+            distinct = sum(q.idf[t] * w / holders[k] for k, (t, w) in enumerate(q.uni.items()) if has[k]) / q.mass
             f.insert(len(f) - 1, distinct)
-        return features
+        return {i: (f, self._max_unmatched(q, held[i])) for i, f in features.items()}
 
     def _lexical(
         self,
@@ -686,10 +860,10 @@ class SearchIndex:
         best: dict[int, Ranked] = {}
         for tokens, stripped in readings:
             q = self._query(tokens, stripped, typed_with_diacritics, clause_weights)
-            for i, f in self._candidates(q, extra).items():
+            for i, (f, unmatched) in self._candidates(q, extra).items():
                 score = _dot(RANK_WEIGHTS, f)
                 if i not in best or score > best[i].lexical:
-                    best[i] = Ranked(i, score, f, self._max_unmatched(q, i), q.oov_mass, lexical=score)
+                    best[i] = Ranked(i, score, f, unmatched, q.oov_mass, lexical=score)
         return best
 
     def rank(self, text: str) -> list[Ranked]:
