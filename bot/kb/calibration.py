@@ -12,10 +12,12 @@ uniform base), so every index calibrates itself when it is built, from its own e
 The answer threshold is the lowest confidence at which the generic negatives are answered at most
 ``NEGATIVE_ANSWERED`` of the time and the made-up near misses at most ``NEAR_MISS_ANSWERED`` (many of them stay
 answerable: a swap does not always hit the key object): rates the project promises, not scores tuned on any
-knowledge. Held-out phrases that retrieve a sibling entry are not counted against a threshold: staff-written
-variants often fit a neighbouring entry as well, which is what suggestions are for. The suggestion threshold
-still offers 95% of the held-out questions whose best candidate is right. Nothing is learned from citizens'
-questions, so the same code adapts to any ward's base.
+knowledge. It rises further where answering the held-out questions would gain fewer right answers than it
+costs wrong ones (``WRONG_COST`` each). An entry with a single question is held out too, found by its answer
+alone. With the embedding model, a second, lower threshold and a cosine margin are chosen for candidates the
+embedding alone also picks (see ``SearchIndex.meaning_margin``), again by gain within the same rates. The
+suggestion threshold still offers 95% of the held-out questions whose best candidate is right. Nothing is
+learned from citizens' questions, so the same code adapts to any ward's base.
 """
 
 from __future__ import annotations
@@ -392,7 +394,7 @@ def _agreement_thresholds(
     pair that gains, it is not used (its threshold is 1)."""
     low, high = THRESHOLD_RANGE
     pos_s = np.array([s for s, _, _ in positives])
-    pos_ok = np.array([ok for _, ok, _ in positives])
+    pos_ok = np.array([ok for _, ok, _ in positives], dtype=bool)
     pos_m = np.array([-9.0 if m is None else m for _, _, m in positives])
     neg_s = np.array([s for s, _ in negatives] or [0.0])
     neg_m = np.array([-9.0 if m is None else m for _, m in negatives] or [-9.0])
