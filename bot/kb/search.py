@@ -11,6 +11,12 @@ gives a calibrated confidence in [0, 1]. Both models are fitted by ``benchmarks/
 
 In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu", "không") weigh more than the
 context around it.
+
+With the embedding model (:mod:`bot.kb.semantic`), the question is read with diacritics restored from the base's
+own words (:mod:`bot.kb.diacritics`), and only its asking clause in a long message. The model adds candidates and
+re-scores them by cosine, and when it alone picks the same entry as the ranking, a lower calibrated threshold
+answers. It runs only where it can change the outcome: not when words alone already answer, nor when no cosine
+gap could overturn the lexical lead.
 """
 
 from __future__ import annotations
