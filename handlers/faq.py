@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from bot import metrics
 from bot.kb.models import Entry
 from bot.kb.result import Decision, SearchResult
+from bot.kb.sources import is_official_source
 from bot.messages import Button, IncomingMessage, Reply
 from bot.services import Services
 from handlers import texts
@@ -19,11 +20,14 @@ TOPIC_HINT_MIN_SCORE = 0.3  # below this, a declined question's candidates are n
 
 def answer_text(entry: Entry, *, has_related: bool) -> str:
     """The question it answers (so a mismatch shows at once), the entry's answer, its source link when it has
-    one, and the feedback question."""
+    one (as the official basis, or as further reading when the page is not an official one), and the feedback
+    question."""
     body = texts.ANSWER_HEADING.format(question=entry.question.strip()) + "\n\n" + entry.answer.strip()
     if entry.source:
         label = urlparse(entry.source).netloc or entry.source
-        body += "\n\n" + texts.SOURCE.format(label=label, url=entry.source)
+        # A newspaper or other unofficial page is offered as further reading, never as the official basis.
+        line = texts.SOURCE if is_official_source(entry.source) else texts.SOURCE_UNOFFICIAL
+        body += "\n\n" + line.format(label=label, url=entry.source)
     body += "\n\n" + texts.FEEDBACK_QUESTION
     return body + (" " + texts.RELATED_HINT if has_related else "")
 

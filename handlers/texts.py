@@ -44,6 +44,7 @@ NUMBER_PREV, NUMBER_NEXT, NUMBER_BACK = 8, 9, 0
 
 # --- answers ----------------------------------------------------------------------------------------
 SOURCE = "Nguồn: [{label}]({url})"
+SOURCE_UNOFFICIAL = "Tham khảo thêm (không phải trang của cơ quan nhà nước): [{label}]({url})"
 FEEDBACK_QUESTION = "Câu trả lời này có giúp ích cho bạn không?"
 RELATED_HINT = "Bạn cũng có thể xem các câu hỏi liên quan bên dưới."
 BUTTON_HELPFUL = "👍 Hữu ích"

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 from bot.kb.models import Category, Entry, KnowledgeBase, WardInfo
 from bot.kb.problems import Problem, Severity
+from bot.kb.sources import source_problem
 from bot.kb.yaml_lines import LineDict, LineList, load_with_lines
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -31,9 +31,6 @@ TOPIC_KEYS = {"category", "title", "entries"}
 ENTRY_KEYS = {"id", "question", "variants", "answer", "tags", "source", "updated", "review"}
 MAX_ANSWER_CHARS = 3500
 MAX_REVIEW_DAYS = 3650
-# Official sites outside *.gov.vn: the Government portal, the national legal-text database, the state power
-# utility and the interbank network, whose own rules an answer may cite.
-OFFICIAL_HOSTS = ("chinhphu.vn", "vbpl.vn", "evn.com.vn", "napas.com.vn")
 # ``review:`` keywords staff may write instead of a number of days (fast-changing facts: hotlines, fees,
 # button names, rules with a date)
 REVIEW_KEYWORDS = {"hang-thang": 30, "nhanh": 90}
@@ -636,34 +633,6 @@ def load_knowledge(path: Path, *, display: Callable[[Path], str] = str) -> LoadR
         )
     )
     return LoadResult(kb, sorted(problems, key=lambda p: (p.file, p.line)), ctx)
-
-
-def _is_official_host(host: str) -> bool:
-    """True for a state body's site (``*.gov.vn``) or one of the few official sites outside it."""
-    host = host.lower().removeprefix("www.")
-    return host.endswith(".gov.vn") or any(host == h or host.endswith(f".{h}") for h in OFFICIAL_HOSTS)
-
-
-def source_problem(entry_id: str, source: str) -> str | None:
-    """What is wrong with an entry's ``source`` for citizens who read "Nguồn: …", or None: an official page
-    over https, more specific than a home page."""
-    parts = urlsplit(source)
-    if parts.scheme != "https":
-        return (
-            f'nguồn của mục "{entry_id}" không dùng https ({source}): hãy dẫn địa chỉ https của trang '
-            "[source not https]"
-        )
-    if not _is_official_host(parts.hostname or ""):
-        return (
-            f'nguồn của mục "{entry_id}" ({parts.hostname}) không phải trang của cơ quan nhà nước: hãy dẫn '
-            "trang chính thức; nếu không có, ghi rõ trong câu trả lời thông tin lấy từ đâu [source not official]"
-        )
-    if parts.path.strip("/") == "" and not parts.query:
-        return (
-            f'nguồn của mục "{entry_id}" chỉ là trang chủ ({source}): hãy dẫn trang cụ thể nói về việc này '
-            "[source is a home page]"
-        )
-    return None
 
 
 def topic_problems(data: LineDict, display: str, ctx: ConfigContext) -> list[Problem]:

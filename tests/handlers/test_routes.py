@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
 from bot import reports
+from bot.kb.models import Entry
 from bot.kb.result import Decision
 from bot.messages import IncomingMessage, Reply
 from bot.services import Services
 from bot.storage import repo
 from bot.storage.models import Feedback, QuestionLog, User
 from handlers import texts
+from handlers.faq import answer_text
 from handlers.routes import handle
 from handlers.ui import choice_map, choose_number, data_buttons
 
@@ -430,3 +433,14 @@ async def test_reload_reports_problems_and_keeps_the_old_base(services: Services
     assert "broken.yaml:" in reply.text
     assert "Cơ sở tri thức cũ vẫn đang hoạt động" in reply.text
     assert "CH Play" in one(await send(services, "Cách cài đặt ứng dụng VNeID trên điện thoại?")).text
+
+
+def test_unofficial_source_is_further_reading_not_the_basis() -> None:
+    entry = Entry("vneid-cai-dat", "vneid", "Cài VNeID thế nào?", "Tải ứng dụng VNeID trên CH Play hoặc App Store.")
+    page = "https://dichvucong.gov.vn/p/home/dvc-tthc.html"
+    official = answer_text(replace(entry, source=page), has_related=False)
+    assert f"Nguồn: [dichvucong.gov.vn]({page})" in official
+    for unofficial in ("https://dantri.com.vn/cong-nghe/vneid.htm", page.replace("https:", "http:")):
+        body = answer_text(replace(entry, source=unofficial), has_related=False)
+        assert "Nguồn:" not in body
+        assert "Tham khảo thêm (không phải trang của cơ quan nhà nước):" in body and unofficial in body
