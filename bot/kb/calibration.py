@@ -53,7 +53,7 @@ FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per u
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 10  # bump when the calibration method changes
+CACHE_VERSION = 11  # bump when the calibration method changes
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
 AGREE_MARGINS = (0.0, 0.01, 0.02, 0.03)  # cosine margins by which the embedding may be required to agree
@@ -264,7 +264,15 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     ]
     negatives_ranked = [r for r in (*neg_lists, *near_lists) if r]
     if REFIT_ACCEPTANCE:
-        index.accept_weights = holdout.accept_weights = _fit_acceptance(labelled, negatives_ranked)
+        # Entries found by their answer alone (their single question held out) tell the thresholds how confusable
+        # the base is, but would teach the acceptance model to trust answer text more than real questions deserve.
+        varied = {e.id for e in kb.entries if e.variants}
+        fitted = [
+            (r, holdout.entries[r[0].index].id == i)
+            for (entry, _), (i, r) in zip(forms, pos_lists, strict=True)
+            if r and entry.id in varied
+        ]
+        index.accept_weights = holdout.accept_weights = _fit_acceptance(fitted, negatives_ranked)
     weights = index.accept_weights
     positives = [(accept_probability(r, 0, weights), ok) for r, ok in labelled]
     negatives = [accept_probability(r, 0, weights) if r else 0.0 for r in neg_lists]
