@@ -53,7 +53,8 @@ FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per u
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 11  # bump when the calibration method changes
+CACHE_VERSION = 13  # bump when the calibration method changes
+COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
 AGREE_MARGINS = (0.0, 0.01, 0.02, 0.03)  # cosine margins by which the embedding may be required to agree
@@ -360,7 +361,10 @@ def _answer_threshold(
 ) -> float:
     """The lowest threshold within the promised error rates."""
     low, high = THRESHOLD_RANGE
-    scores = {round(s, 4) for s, _ in positives} | {round(s, 4) for s in (*negatives, *near)} | {low, high}
+    # Just above a negative's score is where it stops being answered; without those steps a small base (few
+    # scores to choose from) would jump to the highest threshold.
+    above = {round(s, 4) + 0.0001 for s in (*negatives, *near)}
+    scores = {round(s, 4) for s, _ in positives} | {round(s, 4) for s in (*negatives, *near)} | above | {low, high}
     for t in sorted(scores):
         if t < low or t > high:
             continue
@@ -375,11 +379,11 @@ def _cost_threshold(positives: Sequence[tuple[float, bool]]) -> float:
     """The threshold at which answering the held-out questions gains most: right answers minus ``WRONG_COST``
     per wrong one. On a base whose questions are easily confused, it rises above what the negatives ask."""
     low, high = THRESHOLD_RANGE
+    if len(positives) < COST_MIN_POSITIVES:
+        return low  # too few held-out questions to tell: the negatives alone set the threshold
     gains: dict[float, float] = {}
     for s, ok in positives:
         gains[s] = gains.get(s, 0.0) + (1.0 if ok else -WRONG_COST)
-    if not gains:
-        return low
     best_t, best_gain, gain = high, 0.0, 0.0  # answering nothing gains nothing
     for s in sorted(gains, reverse=True):  # a threshold answers every question scored at or above it
         if s < low:

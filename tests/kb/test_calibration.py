@@ -100,9 +100,10 @@ def test_cost_threshold_rises_above_confident_wrong_candidates() -> None:
     assert t > 0.5  # answering down to the bunch of wrong ones at 0.5 would lose more than it gains
     assert gain > 0
     low, high = calibration.THRESHOLD_RANGE
-    assert calibration._cost_threshold([(0.9, True), (0.8, True)]) == 0.8
-    assert calibration._cost_threshold([(0.9, False), (0.8, True)]) == high  # no threshold gains anything
-    assert calibration._cost_threshold([]) == low  # no evidence, no constraint
+    enough = calibration.COST_MIN_POSITIVES
+    assert calibration._cost_threshold([(0.9, True)] * enough + [(0.8, True)] * enough) == 0.8
+    assert calibration._cost_threshold([(0.9, False)] * enough + [(0.8, True)] * 5) == high  # nothing gains
+    assert calibration._cost_threshold([(0.9, False)] * (enough - 1)) == low  # too little evidence to move it
 
 
 def test_agreement_lowers_the_threshold_only_where_it_gains() -> None:
@@ -115,3 +116,11 @@ def test_agreement_lowers_the_threshold_only_where_it_gains() -> None:
     negatives = [(0.45, 0.05)] * 50
     a, b, _ = calibration._agreement_thresholds(positives, negatives, [], 0.7)
     assert (a, b) == (0.7, 1.0)
+
+
+def test_answer_threshold_steps_just_above_a_negative_on_a_small_base() -> None:
+    # Few scores to choose from: the threshold must stop just above the near miss it has to exclude, not jump
+    # to the top of the range (which would leave a small base unable to answer anything).
+    positives = [(0.3, True), (0.35, False)]
+    t = calibration._answer_threshold(positives, [0.1] * 100, [0.408, 0.616])
+    assert 0.616 < t < 0.62
