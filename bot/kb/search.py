@@ -62,6 +62,14 @@ SEMANTIC_MAX_GAP = 0.12  # cosine gaps between candidates beyond this are not se
 SEMANTIC_CANDIDATES = 8  # entries the embedding adds to the lexical candidates
 DIACRITIC_SHARE_FULL = 0.5  # share of words with marks at which a question counts as typed with diacritics
 _CLAUSE_SPLIT = re.compile(r"[.!?;:\n]+|,\s+(?=\S+\s+\S+\s+\S+)")
+# Words that only ask or address someone, accent-stripped: a question made of nothing else names no topic.
+_ASKING_WORDS = frozenset(
+    (
+        "lam", "sao", "the", "nao", "o", "dau", "bao", "nhieu", "lau", "gio", "khong", "ko", "chua", "co", "phai",
+        "duoc", "dc", "gi", "ai", "can", "hay", "nhu", "vay", "va", "a", "ha", "ah", "nhe", "voi", "cho", "hoi",
+        "giup", "minh", "toi", "em", "anh", "chi", "ban", "ad", "oi", "vang", "da", "u", "roi", "nua", "ra", "tn",
+    )
+)  # fmt: skip
 _QUESTION_MARKERS = re.compile(
     r"\b(gi|sao|the nao|o dau|bao nhieu|bao lau|bao gio|khong|chua|co phai|duoc khong|nao|ai|can gi|hay khong)\b"
 )
@@ -920,7 +928,11 @@ class SearchIndex:
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
         decision = self._decide(candidates)
-        if decision is not Decision.ANSWER and self._meaning_agrees(query, ranked[0].index, candidates[0].score):
+        first = ranked[0].index
+        if self._topicless(query):
+            # "làm sao?", "ở đâu?": a question with no topic is never answered outright, whatever it matches.
+            decision = Decision.SUGGEST if decision is Decision.ANSWER else decision
+        elif decision is not Decision.ANSWER and self._meaning_agrees(query, first, candidates[0].score):
             decision = Decision.ANSWER
         if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], ranked[0].index):
             # Never answer outright from an entry about another system or document than the one named: offer
@@ -929,6 +941,12 @@ class SearchIndex:
             fits = [c for c, r in zip(candidates, ranked, strict=False) if not self.contradicts(query, r.index)]
             candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, normalized, decision, tuple(candidates))
+
+    def _topicless(self, query: str) -> bool:
+        """True when every word of ``query`` only asks or addresses ("làm sao", "ở đâu vậy ạ", "cho em hỏi"):
+        whatever entry shares those words, nothing says which topic is meant."""
+        words = self.normalizer.normalize(query[:MAX_QUERY_CHARS]).stripped
+        return bool(words) and all(w in _ASKING_WORDS for w in words)
 
     def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
         """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated

@@ -123,3 +123,12 @@ def test_every_shipped_question_and_variant_retrieves_its_entry(shipped_index: S
 def test_shipped_questions_are_answered_not_just_ranked(shipped_index: SearchIndex) -> None:
     unanswered = [e.id for e in shipped_index.entries if not shipped_index.search(e.question).answered]
     assert unanswered == []
+
+
+def test_a_question_with_no_topic_is_never_answered_outright(write_kb: WriteKb) -> None:
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    for vague in ("làm sao", "thế nào ạ", "ở đâu vậy ad", "cho em hỏi với"):
+        assert not index.search(vague).answered, vague
+    assert index.search("quên mật khẩu VNeID thì lấy lại thế nào").answered
