@@ -424,8 +424,8 @@ def _agreement_thresholds(
         gain = float((hit_pos & pos_ok).sum()) - WRONG_COST * float((hit_pos & ~pos_ok).sum())
         return gain, neg_rate, near_rate
 
-    best = (rates(answer_at, 1.0, 0.0)[0], 1.0, 0.0)
-    base_neg, base_near = rates(answer_at, 1.0, 0.0)[1:]
+    base_gain, base_neg, base_near = rates(answer_at, 1.0, 0.0)
+    best = (base_gain, 1.0, 0.0)
     for g in AGREE_MARGINS:
         for b in grid[grid < answer_at]:
             gain, neg_rate, near_rate = rates(answer_at, float(b), g)

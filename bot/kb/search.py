@@ -920,7 +920,7 @@ class SearchIndex:
         ranked = self.rank(query)
         if not ranked:
             return SearchResult(query, "", Decision.DECLINE, ())
-        normalized = self.normalizer.normalize(query[:MAX_QUERY_CHARS]).text
+        norm = self.normalizer.normalize(query[:MAX_QUERY_CHARS])
         candidates: list[Candidate] = []
         ceiling = 1.0
         for k, r in enumerate(ranked[:limit]):
@@ -929,24 +929,18 @@ class SearchIndex:
             candidates.append(Candidate(self.entries[r.index], confidence))
         decision = self._decide(candidates)
         first = ranked[0].index
-        if self._topicless(query):
+        if _topicless(norm.stripped):
             # "làm sao?", "ở đâu?": a question with no topic is never answered outright, whatever it matches.
             decision = Decision.SUGGEST if decision is Decision.ANSWER else decision
         elif decision is not Decision.ANSWER and self._meaning_agrees(query, first, candidates[0].score):
             decision = Decision.ANSWER
-        if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], ranked[0].index):
+        if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], first):
             # Never answer outright from an entry about another system or document than the one named: offer
             # the candidates that do not contradict the question first.
             decision = Decision.SUGGEST
             fits = [c for c, r in zip(candidates, ranked, strict=False) if not self.contradicts(query, r.index)]
             candidates = fits + [c for c in candidates if c not in fits]
-        return SearchResult(query, normalized, decision, tuple(candidates))
-
-    def _topicless(self, query: str) -> bool:
-        """True when every word of ``query`` only asks or addresses ("làm sao", "ở đâu vậy ạ", "cho em hỏi"):
-        whatever entry shares those words, nothing says which topic is meant."""
-        words = self.normalizer.normalize(query[:MAX_QUERY_CHARS]).stripped
-        return bool(words) and all(w in _ASKING_WORDS for w in words)
+        return SearchResult(query, norm.text, decision, tuple(candidates))
 
     def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
         """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated
@@ -979,6 +973,12 @@ class Ranked:
     lexical: float = 0.0  # the lexical ranking score alone
     semantic: float = 0.0  # embedding cosine minus the best candidate's (≤ 0; 0 when the signal did not run)
     share: float = 0.0  # how far the embedding is trusted for this question (its share of words with diacritics)
+
+
+def _topicless(words: Sequence[str]) -> bool:
+    """True when every (accent-stripped) word only asks or addresses ("làm sao", "ở đâu vậy ạ", "cho em hỏi"):
+    whatever entry shares those words, nothing says which topic is meant."""
+    return bool(words) and all(w in _ASKING_WORDS for w in words)
 
 
 def fuse(ranked: Sequence[Ranked], weight: float) -> list[Ranked]:
