@@ -295,9 +295,7 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
 
     suggest_at = _suggest_threshold(positives, [*negatives, *near], answer_at)
     right = sum(1 for (s, ok), m in zip(positives, pos_margins, strict=True) if ok and answers(s, m))
-    answered = sum(
-        1 for s, m in zip([*negatives, *near], [*neg_margins, *near_margins], strict=True) if answers(s, m)
-    )
+    answered = sum(1 for s, m in zip([*negatives, *near], [*neg_margins, *near_margins], strict=True) if answers(s, m))
     result = Calibration(
         answer_at,
         suggest_at,

