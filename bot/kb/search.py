@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
+from typing import Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -123,7 +124,7 @@ _NO_TERM = -1  # the id of a query term the index has never seen: no entry holds
 
 
 @dataclass(frozen=True, slots=True)
-class _Phrase:
+class Phrase:
     """One question, variant or tag line of an entry, its words as term ids. A tuple of eight ids takes 104 bytes
     (a numpy array 144, a frozenset 728), and finding an id among so few is as quick as in a set."""
 
@@ -298,11 +299,11 @@ def _sorted_ids(ids: Iterable[int]) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True)
-class _EntryRows:
+class EntryRows:
     """One entry's part of an index, in the index's term ids: made from its text, or taken from the index it
     replaces when the entry did not change."""
 
-    phrases: tuple[_Phrase, ...]  # their ``mass`` is set once the whole base's IDF is known
+    phrases: tuple[Phrase, ...]  # their ``mass`` is set once the whole base's IDF is known
     terms: np.ndarray  # sorted ids of the stripped words and bigrams of the whole entry
     match_counts: np.ndarray  # per term, its occurrences in the question, variants and tags
     answer_counts: np.ndarray  # per term, its occurrences in the answer
@@ -316,6 +317,28 @@ class _EntryRows:
 
 MAX_COUNT = np.iinfo(np.uint16).max
 REBUILDS_BEFORE_FRESH = 50  # incremental rebuilds in a row before the vocabulary is started afresh
+
+
+class Reusable(Protocol):
+    """Entries an index can take over instead of reading them again: the index it replaces, or one saved on
+    disk (:mod:`bot.kb.index_cache`). Rows are in the ids of ``vocabulary``, which the new index extends."""
+
+    @property
+    def vocabulary(self) -> dict[str, int]: ...
+
+    @property
+    def gram_vocabulary(self) -> dict[str, int]: ...
+
+    @property
+    def rebuilds(self) -> int: ...
+
+    def reusable_for(self, normalizer: Normalizer) -> bool:
+        """Whether its rows were made by a normalizer that reads text as ``normalizer`` does."""
+        ...
+
+    def rows_for(self, entry: Entry) -> EntryRows | None:
+        """The rows made from exactly ``entry``'s text, if it has them."""
+        ...
 
 
 class _Restorer:
@@ -352,7 +375,7 @@ class SearchIndex:
         *,
         calibrate: bool = True,
         semantic: SemanticModel | bool = True,
-        previous: SearchIndex | None = None,
+        previous: Reusable | None = None,
         all_cores: bool = False,
     ) -> None:
         """Index ``kb``. ``semantic``: True for the shared embedding model (if it loads), False for lexical
@@ -361,7 +384,7 @@ class SearchIndex:
         change are taken from it instead of being read again. ``all_cores``: embed on every core (a first load,
         which nothing else waits on)."""
         self.kb = kb
-        if normalizer is None and previous is not None and _same_lexicon(previous.kb, kb):
+        if normalizer is None and isinstance(previous, SearchIndex) and _same_lexicon(previous.kb, kb):
             normalizer = previous.normalizer
         self.normalizer: Normalizer = normalizer or Normalizer(
             builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
@@ -371,24 +394,22 @@ class SearchIndex:
         self._all_cores = all_cores
         self._entity_groups = self._exclusive_entities()
         n = len(self.entries)
-        old = previous
-        if old is not None and (old.normalizer is not self.normalizer or old._rebuilds >= REBUILDS_BEFORE_FRESH):
-            old = None
+        old = previous if previous is not None and previous.reusable_for(self.normalizer) else None
         # Every stripped word, bigram and accented word has one id (and every trigram one of its own numbering);
         # a rebuilt index keeps its predecessor's numbering, so the unchanged entries' rows stay valid.
-        self._term_ids: dict[str, int] = dict(old._term_ids) if old is not None else {}
-        self._gram_numbers: dict[str, int] = dict(old._gram_numbers) if old is not None else {}
-        self._rebuilds: int = old._rebuilds + 1 if old is not None else 0
-        at = {_content(e): i for i, e in enumerate(old.entries)} if old is not None else {}
-        rows: list[_EntryRows] = []
+        self._term_ids: dict[str, int] = dict(old.vocabulary) if old is not None else {}
+        self._gram_numbers: dict[str, int] = dict(old.gram_vocabulary) if old is not None else {}
+        self._rebuilds: int = old.rebuilds + 1 if old is not None else 0
+        self._content_at: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], int] | None = None
+        rows: list[EntryRows] = []
         self.reused = 0  # entries taken from ``previous`` (for logs and tests)
         for entry in self.entries:
-            j = at.get(_content(entry))
-            if old is not None and j is not None:
-                rows.append(old._rows(j))
-                self.reused += 1
+            row = old.rows_for(entry) if old is not None else None
+            if row is None:
+                row = self._analyse(entry)
             else:
-                rows.append(self._analyse(entry))
+                self.reused += 1
+            rows.append(row)
 
         terms = _TermRows.of([r.terms for r in rows])
         self._answer_uni = _TermRows.of([r.answer_uni for r in rows])
@@ -446,13 +467,13 @@ class SearchIndex:
             self.recalibrate()
             self.calibrated.set()
 
-    def _analyse(self, entry: Entry) -> _EntryRows:
+    def _analyse(self, entry: Entry) -> EntryRows:
         """Read one entry's text into its rows, numbering the terms the index has not seen yet."""
         ids = self._term_ids
         match: dict[int, int] = {}
         accented: set[int] = set()
         grams: set[str] = set()
-        phrases: list[_Phrase] = []
+        phrases: list[Phrase] = []
         texts = [(entry.question, False), *((v, False) for v in entry.variants)]
         if entry.tags:
             texts.append((" ".join(entry.tags), True))
@@ -467,7 +488,7 @@ class SearchIndex:
             tokens = self._new_ids(norm.tokens)
             accented.update(tokens)
             phrases.append(
-                _Phrase(
+                Phrase(
                     " ".join(norm.stripped), self._new_ids(norm.stripped), tokens, self._new_ids(bigrams), 0.0, is_tags
                 )
             )
@@ -479,7 +500,7 @@ class SearchIndex:
             in_answer[k] = in_answer.get(k, 0) + 1
         terms = _sorted_ids((*match, *in_answer))
         numbers = self._gram_numbers
-        return _EntryRows(
+        return EntryRows(
             phrases=tuple(phrases),
             terms=terms,
             match_counts=np.array([min(match.get(k, 0), MAX_COUNT) for k in terms.tolist()], dtype=np.uint16),
@@ -491,14 +512,42 @@ class SearchIndex:
             entities=self._entities(" ".join((entry.question, *entry.variants, *entry.tags))),
         )
 
-    def _rows(self, i: int) -> _EntryRows:
-        """Entry ``i``'s rows as this index holds them, for an index that replaces this one."""
+    # What an index that replaces this one takes over (see :class:`Reusable`).
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Term ids by term (an id is its term's place: numbered in insertion order)."""
+        return self._term_ids
+
+    @property
+    def gram_vocabulary(self) -> dict[str, int]:
+        """Character-trigram numbers by trigram."""
+        return self._gram_numbers
+
+    @property
+    def rebuilds(self) -> int:
+        """Indexes in the chain of rebuilds this one ends (0: built from scratch)."""
+        return self._rebuilds
+
+    def reusable_for(self, normalizer: Normalizer) -> bool:
+        """Whether an index normalizing with ``normalizer`` may take over this one's entries."""
+        return normalizer is self.normalizer and self._rebuilds < REBUILDS_BEFORE_FRESH
+
+    def rows_for(self, entry: Entry) -> EntryRows | None:
+        """The rows this index holds for an entry with exactly ``entry``'s text, if any."""
+        if self._content_at is None:
+            self._content_at = {_content(e): i for i, e in enumerate(self.entries)}
+        i = self._content_at.get(_content(entry))
+        return None if i is None else self.rows(i)
+
+    def rows(self, i: int) -> EntryRows:
+        """Entry ``i``'s rows as this index holds them."""
         start, end = int(self._terms._bounds[i]), int(self._terms._bounds[i + 1])
         vectors = None
         if len(self._sem_starts):
             stop = self._sem_starts[i + 1] if i + 1 < len(self._sem_starts) else len(self._sem_matrix)
             vectors = self._sem_matrix[self._sem_starts[i] : stop]
-        return _EntryRows(
+        return EntryRows(
             phrases=tuple(self._phrases[i]),
             terms=self._terms.row(i),
             match_counts=self._match_counts[start:end],
@@ -565,7 +614,7 @@ class SearchIndex:
                 mass += q.idf[t] * w
         return total / mass if mass > 0 else total
 
-    def _embed_entries(self, rows: Sequence[_EntryRows]) -> None:
+    def _embed_entries(self, rows: Sequence[EntryRows]) -> None:
         """Each entry's question as a vector: taken from the index this one replaces, else from the on-disk cache
         or the model."""
         # Every phrase vector in one float32 matrix (an entry's rows contiguous; float16 has no fast product).
@@ -863,7 +912,7 @@ class SearchIndex:
         return total / q.mass
 
     @staticmethod
-    def _phrase_coverage(q: _Query, p: _Phrase) -> float:
+    def _phrase_coverage(q: _Query, p: Phrase) -> float:
         """:meth:`_coverage` of one phrase, testing its few ids directly."""
         total = 0.0
         for (_, weight, typed), word, typed_id in zip(q.weighted, q.uni_ids, q.typed_ids, strict=True):

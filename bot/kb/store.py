@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import metrics
+from bot.kb import index_cache
 from bot.kb.loader import LoadResult, knowledge_files, load_knowledge
 from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.problems import KnowledgeLoadError, Problem, Severity
 from bot.kb.result import SearchResult
-from bot.kb.search import SearchIndex
+from bot.kb.search import Reusable, SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -204,12 +205,16 @@ class KnowledgeStore:
     @staticmethod
     def _load(path: Path, previous: SearchIndex | None = None) -> _Loaded:
         """Load and index; on a reload the new index starts with the live one's calibration and recalibrates in a
-        background thread, so an edit goes live in about the time the index takes to build."""
+        background thread, so an edit goes live in about the time the index takes to build. Unchanged entries
+        are taken from the live index, or at start from the rows saved on disk by the last build."""
         fingerprint = _fingerprint(path)
         result = load_knowledge(path)
         if result.kb is None:
             raise KnowledgeLoadError(result.problems)
-        index = SearchIndex(result.kb, calibrate=previous is None, previous=previous, all_cores=previous is None)
+        reuse: Reusable | None = previous if previous is not None else index_cache.load(path, result.kb)
+        index = SearchIndex(result.kb, calibrate=previous is None, previous=reuse, all_cores=previous is None)
+        if index.reused < len(index.entries):
+            index_cache.save(path, index)
         if previous is not None:
             index.adopt_calibration(previous)
             threading.Thread(target=index.recalibrate_live, name="kb-calibration", daemon=True).start()

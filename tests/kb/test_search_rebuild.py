@@ -3,6 +3,7 @@ entries from it instead of reading them again, and searches exactly as an index 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -10,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.kb import search
+from bot.kb import index_cache, search
 from bot.kb.loader import load_knowledge
 from bot.kb.models import Entry, KnowledgeBase
 from bot.kb.search import SearchIndex
 from bot.kb.semantic import DIM, SemanticModel
+from bot.kb.store import KnowledgeStore
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
@@ -79,7 +81,7 @@ def test_an_edited_entry_is_read_again_and_the_rest_are_taken_over(shipped: Know
 
 def test_a_changed_lexicon_rebuilds_everything(shipped: KnowledgeBase) -> None:
     first = SearchIndex(shipped, calibrate=False, semantic=False)
-    kb = replace(shipped, abbreviations={**shipped.abbreviations, "ctv": ("cộng tác viên",)})
+    kb = replace(shipped, abbreviations={**shipped.abbreviations, "xqyt": ("xã quang yên tĩnh",)})
     rebuilt = SearchIndex(kb, calibrate=False, semantic=False, previous=first)
     assert rebuilt.reused == 0
     assert rebuilt.normalizer is not first.normalizer
@@ -131,3 +133,60 @@ def test_a_rebuild_embeds_only_the_entries_that_changed(shipped: KnowledgeBase) 
     assert np.array_equal(rebuilt._sem_starts, fresh._sem_starts)
     for text in probes(kb)[:40]:
         assert outcome(rebuilt, text) == outcome(fresh, text), text
+
+
+def test_rows_saved_on_disk_serve_the_next_start(
+    shipped: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_EMBEDDING_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "kb"
+    assert index_cache.load(folder, shipped) is None  # nothing saved yet
+    first = SearchIndex(shipped, calibrate=False, semantic=False)
+    index_cache.save(folder, first)
+    saved = index_cache.load(folder, shipped)
+    assert saved is not None
+    started = SearchIndex(shipped, calibrate=False, semantic=False, previous=saved)
+    assert started.reused == len(shipped.entries)
+    target = shipped.entries[11]
+    kb = edited(shipped, {target.id: replace(target, variants=(*target.variants, "hỏi thêm một cách khác"))})
+    changed = SearchIndex(kb, calibrate=False, semantic=False, previous=saved)
+    assert changed.reused == len(kb.entries) - 1
+    fresh = SearchIndex(kb, calibrate=False, semantic=False)
+    for text in probes(kb):
+        assert outcome(changed, text) == outcome(fresh, text), text
+        assert outcome(started, text) == outcome(first, text), text
+    # Another lexicon reads text differently: its file is another one.
+    other = replace(shipped, abbreviations={**shipped.abbreviations, "xqyt": ("xã quang yên tĩnh",)})
+    assert index_cache.load(folder, other) is None
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "ids out of range"])
+def test_a_damaged_rows_file_is_ignored(
+    shipped: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    monkeypatch.setenv("KB_EMBEDDING_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "kb"
+    index_cache.save(folder, SearchIndex(shipped, calibrate=False, semantic=False))
+    path = index_cache.cache_file(folder, shipped)
+    if damage == "garbage":
+        path.write_bytes(b"\x00not an npz at all")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:5000])
+    else:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["terms_ids"] = arrays["terms_ids"] + 10_000_000
+        np.savez(path, **arrays)
+    assert index_cache.load(folder, shipped) is None
+
+
+def test_a_store_starts_from_the_rows_its_last_build_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_EMBEDDING_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "kb"
+    shutil.copytree(KNOWLEDGE, folder)
+    first = KnowledgeStore.open(folder)
+    assert first.index.reused == 0
+    again = KnowledgeStore.open(folder)
+    assert again.index.reused == len(again.kb.entries)
+    question = "quen mat khau vneid thi lam sao"
+    assert again.search(question).best == first.search(question).best

@@ -1,0 +1,237 @@
+"""The search index's per-entry rows saved on disk, so that a start (``ask``, the bot) reads only what changed.
+
+Building an index normalizes every question, variant and answer, which is most of the time ``ask`` takes to its
+first answer. After a build the rows are saved next to the embedding cache (``KB_EMBEDDING_CACHE``), one file per
+knowledge folder; the next start takes every entry whose text is unchanged from that file, exactly as a reload
+takes them from the index it replaces, and normalizes only the rest.
+
+The file is an ``.npz`` of plain arrays and one JSON document (no pickle). Its name carries a digest of the
+lexicon, the exclusive-entity groups and the engine's own source, so a change to any of them simply misses the
+old file. A file that cannot be read, or does not hold together, is ignored: the index is built from the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.kb.calibration import bank
+from bot.kb.models import Entry, KnowledgeBase
+from bot.kb.normalize import Lexicon, Normalizer, builtin_lexicon
+from bot.kb.search import REBUILDS_BEFORE_FRESH, EntryRows, Phrase, SearchIndex
+from bot.kb.semantic import cache_dir
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when the file layout changes
+_SOURCES = ("search.py", "normalize.py", "index_cache.py")  # the code whose output the file holds
+# (name in the file, the EntryRows field, dtype) of the per-entry id rows.
+_ROWS = (
+    ("terms", "terms", np.int32),
+    ("match_accented", "match_accented", np.int32),
+    ("answer_uni", "answer_uni", np.int32),
+    ("answer_accented", "answer_accented", np.int32),
+    ("grams", "grams", np.int32),
+)
+_PHRASE_ROWS = ("uni", "acc", "bi")
+
+
+def _digest(*parts: object) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(repr(part).encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _code_digest() -> str:
+    here = Path(__file__).parent
+    h = hashlib.blake2b(digest_size=16)
+    for name in _SOURCES:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def lexicon_digest(lexicon: Lexicon) -> str:
+    """What the rows depend on besides an entry's text: the lexicon, the entity groups and the engine's code."""
+    return _digest(
+        FORMAT,
+        _code_digest(),
+        sorted(lexicon.abbreviations.items()),
+        lexicon.synonyms,
+        lexicon.fillers,
+        lexicon.trailing_fillers,
+        bank()["exclusive_entities"],
+    )
+
+
+def entry_digest(entry: Entry) -> str:
+    """An entry's text, as far as its rows depend on it."""
+    return _digest(entry.question, entry.variants, entry.tags, entry.answer)
+
+
+def cache_file(folder: Path, kb: KnowledgeBase) -> Path:
+    """Where the rows of the knowledge base in ``folder`` are kept."""
+    lexicon = builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
+    return cache_dir() / f"index-{_digest(str(Path(folder).resolve()), lexicon_digest(lexicon))[:32]}.npz"
+
+
+class SavedRows:
+    """Rows read back from a file: what :class:`~bot.kb.search.Reusable` asks of them."""
+
+    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self._lexicon = str(meta["lexicon"])
+        self._vocabulary = {str(t): k for k, t in enumerate(meta["terms"])}
+        self._grams = {str(g): k for k, g in enumerate(meta["grams"])}
+        self._rebuilds = int(meta["rebuilds"])
+        self._at = {str(d): i for i, d in enumerate(meta["entries"])}
+        self._phrase_texts: list[str] = [str(t) for t in meta["phrase_texts"]]
+        self._entities: list[list[list[str]]] = meta["entities"]
+        self._arrays = arrays
+        self._check()
+
+    def _check(self) -> None:
+        """Raise ValueError unless every row is within its arrays and every id within its vocabulary."""
+        n = len(self._at)
+        phrases = len(self._phrase_texts)
+        a = self._arrays
+        limits = {"terms": len(self._vocabulary), "grams": len(self._grams)}
+        for name, _, _ in _ROWS:
+            self._check_rows(name, n, limits.get(name, len(self._vocabulary)))
+        for name in _PHRASE_ROWS:
+            self._check_rows(f"phrase_{name}", phrases, len(self._vocabulary))
+        terms = int(a["terms_bounds"][-1])
+        if len(a["match_counts"]) != terms or len(a["answer_counts"]) != terms:
+            raise ValueError("term counts do not match the terms")
+        bounds = a["phrase_bounds"]
+        if len(bounds) != n + 1 or int(bounds[-1]) != phrases or np.any(np.diff(bounds) < 0):
+            raise ValueError("phrases do not match the entries")
+        if len(a["phrase_is_tags"]) != phrases or len(self._entities) != n:
+            raise ValueError("phrase or entity lists do not match")
+
+    def _check_rows(self, name: str, count: int, vocabulary: int) -> None:
+        ids, bounds = self._arrays[f"{name}_ids"], self._arrays[f"{name}_bounds"]
+        if len(bounds) != count + 1 or int(bounds[0]) != 0 or int(bounds[-1]) != len(ids):
+            raise ValueError(f"{name}: bounds do not match")
+        if np.any(np.diff(bounds) < 0) or (len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= vocabulary)):
+            raise ValueError(f"{name}: ids out of range")
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Term ids by term."""
+        return self._vocabulary
+
+    @property
+    def gram_vocabulary(self) -> dict[str, int]:
+        """Trigram numbers by trigram."""
+        return self._grams
+
+    @property
+    def rebuilds(self) -> int:
+        """Rebuilds in the chain that made these rows."""
+        return self._rebuilds
+
+    def reusable_for(self, normalizer: Normalizer) -> bool:
+        """Whether ``normalizer`` reads text as the one that made these rows did."""
+        return lexicon_digest(normalizer.lexicon) == self._lexicon and self._rebuilds < REBUILDS_BEFORE_FRESH
+
+    def _row(self, name: str, i: int) -> np.ndarray:
+        bounds = self._arrays[f"{name}_bounds"]
+        return self._arrays[f"{name}_ids"][int(bounds[i]) : int(bounds[i + 1])]
+
+    def rows_for(self, entry: Entry) -> EntryRows | None:
+        """The saved rows of an entry with exactly ``entry``'s text, if any."""
+        i = self._at.get(entry_digest(entry))
+        if i is None:
+            return None
+        a = self._arrays
+        start, end = int(a["terms_bounds"][i]), int(a["terms_bounds"][i + 1])
+        first, last = int(a["phrase_bounds"][i]), int(a["phrase_bounds"][i + 1])
+        phrases = tuple(
+            Phrase(
+                self._phrase_texts[k],
+                tuple(self._row("phrase_uni", k).tolist()),
+                tuple(self._row("phrase_acc", k).tolist()),
+                tuple(self._row("phrase_bi", k).tolist()),
+                0.0,
+                bool(a["phrase_is_tags"][k]),
+            )
+            for k in range(first, last)
+        )
+        return EntryRows(
+            phrases=phrases,
+            terms=self._row("terms", i),
+            match_counts=a["match_counts"][start:end],
+            answer_counts=a["answer_counts"][start:end],
+            match_accented=self._row("match_accented", i),
+            answer_uni=self._row("answer_uni", i),
+            answer_accented=self._row("answer_accented", i),
+            grams=self._row("grams", i),
+            entities=tuple(frozenset(group) for group in self._entities[i]),
+        )
+
+
+def _flatten(rows: list[np.ndarray] | list[tuple[int, ...]], dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    bounds = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(lengths)))
+    flat: list[np.ndarray] = [np.asarray(r, dtype=dtype) for r in rows]
+    ids = np.concatenate(flat) if flat else np.zeros(0, dtype=dtype)
+    return ids.astype(dtype, copy=False), bounds
+
+
+def save(folder: Path, index: SearchIndex) -> None:
+    """Save ``index``'s rows for the knowledge base in ``folder`` (never fails loudly: a start only gets slower)."""
+    rows = [index.rows(i) for i in range(len(index.entries))]
+    arrays: dict[str, np.ndarray] = {}
+    for name, field, dtype in _ROWS:
+        arrays[f"{name}_ids"], arrays[f"{name}_bounds"] = _flatten([getattr(r, field) for r in rows], dtype)
+    arrays["match_counts"] = np.concatenate([r.match_counts for r in rows]) if rows else np.zeros(0, np.uint16)
+    arrays["answer_counts"] = np.concatenate([r.answer_counts for r in rows]) if rows else np.zeros(0, np.uint16)
+    phrases = [p for r in rows for p in r.phrases]
+    _, arrays["phrase_bounds"] = _flatten([tuple(range(len(r.phrases))) for r in rows], np.int32)
+    arrays["phrase_is_tags"] = np.array([p.is_tags for p in phrases], dtype=bool)
+    for name in _PHRASE_ROWS:
+        arrays[f"phrase_{name}_ids"], arrays[f"phrase_{name}_bounds"] = _flatten(
+            [getattr(p, name) for p in phrases], np.int32
+        )
+    meta = {
+        "lexicon": lexicon_digest(index.normalizer.lexicon),
+        "terms": list(index.vocabulary),
+        "grams": list(index.gram_vocabulary),
+        "rebuilds": index.rebuilds,
+        "entries": [entry_digest(e) for e in index.entries],
+        "phrase_texts": [p.text for p in phrases],
+        "entities": [[sorted(group) for group in r.entities] for r in rows],
+    }
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    path = cache_file(folder, index.kb)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, allow_pickle=False, **arrays)
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("index rows not cached: %s", exc)
+        tmp.unlink(missing_ok=True)
+
+
+def load(folder: Path, kb: KnowledgeBase) -> SavedRows | None:
+    """The rows saved for the knowledge base in ``folder``, or None (no file, or one that does not hold)."""
+    path = cache_file(folder, kb)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+        return SavedRows(meta, arrays)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("cached index rows unreadable, reading the knowledge base afresh: %s", exc)
+        return None
