@@ -61,6 +61,8 @@ SEMANTIC_PHRASES = 1  # phrases embedded per entry, question first: 3 and 6 meas
 SEMANTIC_MAX_GAP = 0.12  # cosine gaps between candidates beyond this are not seen: a larger lexical lead stands
 SEMANTIC_CANDIDATES = 8  # entries the embedding adds to the lexical candidates
 DIACRITIC_SHARE_FULL = 0.5  # share of words with marks at which a question counts as typed with diacritics
+_REPEATS = re.compile(r"(.)\1+")
+_TRAILING_REPEAT = re.compile(r"(.)\1+$")
 _CLAUSE_SPLIT = re.compile(r"[.!?;:\n]+|,\s+(?=\S+\s+\S+\s+\S+)")
 # Words that only ask or address someone, accent-stripped: a question made of nothing else names no topic.
 _ASKING_WORDS = frozenset(
@@ -783,6 +785,10 @@ class SearchIndex:
         """Known words close to an unknown one (typos), or the two known words a merged token splits into."""
         if token in self._vocab_set or token.isdigit() or len(token) < 3:
             return []
+        # A key held or pressed twice ("gii", "khongg", "nhaaa"): the last letter first, since "xoong" is a word.
+        for squeezed in (_TRAILING_REPEAT.sub(r"\1", token), _REPEATS.sub(r"\1", token)):
+            if squeezed != token and squeezed in self._vocab_set:
+                return [(squeezed, 0.95)]
         for cut in range(2, len(token) - 1):
             left, right = token[:cut], token[cut:]
             if left in self._vocab_set and right in self._vocab_set:

@@ -132,3 +132,14 @@ def test_a_question_with_no_topic_is_never_answered_outright(write_kb: WriteKb) 
     for vague in ("làm sao", "thế nào ạ", "ở đâu vậy ad", "cho em hỏi với"):
         assert not index.search(vague).answered, vague
     assert index.search("quên mật khẩu VNeID thì lấy lại thế nào").answered
+
+
+def test_a_key_pressed_twice_is_read_as_the_word_meant(shipped_index: SearchIndex) -> None:
+    # The repeated letter is dropped only where that gives a word the base uses, the last letter first.
+    assert shipped_index._correct("khauu") == [("khau", 0.95)]
+    assert shipped_index._correct("gii")[:1] == [("gi", 0.95)]
+    assert shipped_index._correct("khau") == []  # a known word is left alone
+    plain = shipped_index.search("quen mat khau vneid")
+    doubled = shipped_index.search("quenn mat khauu vneidd")
+    assert doubled.best is not None and plain.best is not None
+    assert doubled.best.entry.id == plain.best.entry.id == "vneid-quen-mat-khau"
