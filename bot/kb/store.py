@@ -12,6 +12,9 @@ that loads cleanly is copied to a snapshot folder; at start-up a knowledge base 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
 import logging
 import os
@@ -129,6 +132,13 @@ def confirm_marker(snapshot_dir: Path) -> Path:
     return snapshot_dir.with_name(snapshot_dir.name + ".confirm")
 
 
+def release_freed_memory() -> None:
+    """Hand the heap pages an index build freed back to the system. glibc keeps them otherwise: at 20,000
+    entries about 170 MiB of a build's temporaries stayed resident after it. A no-op where there is no glibc."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 class KnowledgeStore:
     """Holds the live knowledge base; searching is lock-free, reloading is serialized."""
 
@@ -175,6 +185,7 @@ class KnowledgeStore:
             )
         store = cls(path, loaded, snapshot_dir=snapshot_dir)
         store._save_snapshot()
+        release_freed_memory()
         return store
 
     @property
@@ -288,6 +299,7 @@ class KnowledgeStore:
             metrics.knowledge_loaded(len(loaded.kb.entries), loaded.loaded_at)
             log.info("knowledge base reloaded: %d entries", len(loaded.kb.entries))
             self._save_snapshot()
+            release_freed_memory()
             return ReloadOutcome(True, loaded.result.problems, len(loaded.kb.entries))
 
     def changed_on_disk(self) -> bool:
