@@ -295,6 +295,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for title, questions in sets:
         evaluated = [*questions, *oos]
         print_table(evaluate(evaluated, loaded.kb, index), counts(evaluated), f"{title} + out-of-scope")
+        alone = [index.meaning_best(q.text) for q in questions]
+        if any(i is not None for i in alone):
+            right = sum(
+                1 for q, i in zip(questions, alone, strict=True) if i is not None and index.entries[i].id == q.expected
+            )
+            print(f"\nthe embedding alone ({title}): top-1 {right / len(questions):.3f}")
     done = time.perf_counter()
     print(
         f"\nelapsed: {done - started:.1f} s (convert and load {converted_at - started:.1f} s, "

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,14 @@ def entry_digest(entry: Entry) -> str:
     return _digest(entry.question, entry.variants, entry.tags, entry.answer)
 
 
+def _folder_key(folder: Path) -> str:
+    return _digest(str(Path(folder).resolve()))[:16]
+
+
 def cache_file(folder: Path, kb: KnowledgeBase) -> Path:
-    """Where the rows of the knowledge base in ``folder`` are kept."""
+    """Where the rows of the knowledge base in ``folder`` are kept (one file per folder, lexicon and code)."""
     lexicon = builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
-    return cache_dir() / f"index-{_digest(str(Path(folder).resolve()), lexicon_digest(lexicon))[:32]}.npz"
+    return cache_dir() / f"index-{_folder_key(folder)}-{lexicon_digest(lexicon)[:16]}.npz"
 
 
 class SavedRows:
@@ -212,11 +217,14 @@ def save(folder: Path, index: SearchIndex) -> None:
     }
     arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
     path = cache_file(folder, index.kb)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npz")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(tmp, allow_pickle=False, **arrays)
         tmp.replace(path)
+        for stale in path.parent.glob(f"index-{_folder_key(folder)}-*.npz"):
+            if stale != path:  # made with another lexicon or engine: never read again
+                stale.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("index rows not cached: %s", exc)
         tmp.unlink(missing_ok=True)

@@ -710,6 +710,15 @@ class SearchIndex:
         others = np.delete(per_entry, i)
         return float(per_entry[i]) - float(others.max())
 
+    def meaning_best(self, text: str) -> int | None:
+        """The entry the embedding alone ranks first for ``text`` (None without the model); for benchmarks."""
+        if self.semantic is None or not len(self._sem_starts):
+            return None
+        reading = self.meaning_text(text)
+        if not reading:
+            return None
+        return int(np.argmax(self._entry_cosines(self.semantic.embed_query(reading))))
+
     def recalibrate(self) -> Calibration:
         """Choose the fusion weight and the decision thresholds from this knowledge base itself (see
         :mod:`bot.kb.calibration`)."""

@@ -225,7 +225,11 @@ class KnowledgeStore:
         reuse: Reusable | None = previous if previous is not None else index_cache.load(path, result.kb)
         index = SearchIndex(result.kb, calibrate=previous is None, previous=reuse, all_cores=previous is None)
         if index.reused < len(index.entries):
-            index_cache.save(path, index)
+            if previous is None:
+                index_cache.save(path, index)
+            else:  # a reload goes live first; the next start needs the file, not this reload
+                saver = threading.Thread(target=index_cache.save, args=(path, index), name="kb-rows", daemon=True)
+                saver.start()
         if previous is not None:
             index.adopt_calibration(previous)
             threading.Thread(target=index.recalibrate_live, name="kb-calibration", daemon=True).start()

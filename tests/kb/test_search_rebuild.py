@@ -158,6 +158,11 @@ def test_rows_saved_on_disk_serve_the_next_start(
     # Another lexicon reads text differently: its file is another one.
     other = replace(shipped, abbreviations={**shipped.abbreviations, "xqyt": ("xã quang yên tĩnh",)})
     assert index_cache.load(folder, other) is None
+    # Saving for it replaces the file of the old lexicon, which would never be read again.
+    index_cache.save(folder, SearchIndex(other, calibrate=False, semantic=False))
+    assert index_cache.load(folder, other) is not None
+    assert index_cache.load(folder, shipped) is None
+    assert len(list((tmp_path / "cache").glob("index-*.npz"))) == 1
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "ids out of range"])
