@@ -688,7 +688,9 @@ class SearchIndex:
         found = self._asking(text)
         if found is not None:  # the model reads the clauses that ask, not the story around them
             clauses, _, asking = found
-            text = " ".join(clauses[k] for k in asking)
+            # with the sentence just before the question, which usually names what "it" or "that" is
+            read = sorted({*asking, *(k - 1 for k in asking[:1] if k > 0)})
+            text = " ".join(clauses[k] for k in read)
         tokens = self.normalizer.normalize(text).tokens
         restorer = self._restorer.get()
         return " ".join(restorer.restore(tokens) if restorer is not None else tokens)
