@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,3 +119,51 @@ def test_model_runs_only_where_it_can_change_the_winner(encoder: semantic.Encode
     ranked = index.rank("tích hợp giấy phép lái xe vào VNeID")
     assert model.embedded == before
     assert ranked and all(r.semantic == 0.0 for r in ranked)
+
+
+def test_a_first_load_embeds_on_every_core_and_searches_stay_on_one(encoder: semantic.Encoder) -> None:
+    spread = getattr(encoder, "threads", None)
+    assert spread is not None and encoder._set_threads is not None  # type: ignore[attr-defined]
+    texts = [f"thủ tục số {k}: đăng ký tạm trú cho người thuê nhà" for k in range(semantic.EMBED_BATCH + 8)]
+    one = semantic.SemanticModel(encoder, None).embed(texts)
+    model = semantic.SemanticModel(encoder, None)
+    every = model.embed(texts, all_cores=True)
+    assert np.allclose(one, every, atol=1e-5)  # one text per thread: the same arithmetic, whatever the cores
+
+
+class RecordingEncoder:
+    """Vectors from letters; records the thread count each batch ran with."""
+
+    def __init__(self) -> None:
+        self.current = 1
+        self.batches: list[tuple[int, int]] = []  # (texts, threads)
+
+    def query(self, texts: list[str]) -> np.ndarray:
+        self.batches.append((len(texts), self.current))
+        out = np.zeros((len(texts), semantic.DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row, len(text) % semantic.DIM] = 1.0
+        return out
+
+    @contextmanager
+    def threads(self, count: int) -> Iterator[None]:
+        self.current = count
+        try:
+            yield
+        finally:
+            self.current = 1
+
+
+def test_only_a_large_first_load_spreads_over_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(semantic, "_cores", lambda: 2)
+    encoder = RecordingEncoder()
+    model = semantic.SemanticModel(encoder, None)
+    many = [f"câu {k} " * (k + 1) for k in range(semantic.EMBED_BATCH * 2)]
+    model.embed(many[:3], all_cores=True)  # too few to pay for it
+    model.embed(many[3:], all_cores=True)
+    model.embed(["một câu khác"])  # a reload's few texts
+    model.embed_query("một câu hỏi")  # a citizen's question
+    assert encoder.batches[0] == (3, 1)
+    assert {threads for _, threads in encoder.batches[1:-2]} == {2}
+    assert encoder.batches[-2:] == [(1, 1), (1, 1)]
+    assert encoder.current == 1
