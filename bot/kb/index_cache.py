@@ -18,6 +18,8 @@ import logging
 import os
 import threading
 import zipfile
+from array import array
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,8 @@ from bot.kb.semantic import cache_dir
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the file layout changes
+FORMAT = 2  # bump when the file layout changes
+_GROUP, _NAME = "\x1e", "\x1f"  # separators of an entry's entity groups and of the names in a group
 _SOURCES = ("search.py", "normalize.py", "index_cache.py")  # the code whose output the file holds
 # (name in the file, the EntryRows field, dtype) of the per-entry id rows.
 _ROWS = (
@@ -92,14 +95,24 @@ class SavedRows:
     """Rows read back from a file: what :class:`~bot.kb.search.Reusable` asks of them."""
 
     def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        counts = meta["counts"]
+        n = int(counts["entries"])
         self._lexicon = str(meta["lexicon"])
-        self._vocabulary = {str(t): k for k, t in enumerate(meta["terms"])}
-        self._grams = {str(g): k for k, g in enumerate(meta["grams"])}
         self._rebuilds = int(meta["rebuilds"])
-        self._at = {str(d): i for i, d in enumerate(meta["entries"])}
-        self._phrase_texts: list[str] = [str(t) for t in meta["phrase_texts"]]
-        self._entities: list[list[list[str]]] = meta["entities"]
+        self._vocabulary = {t: k for k, t in enumerate(_lines(arrays.pop("terms_text"), int(counts["terms"])))}
+        self._grams = {g: k for k, g in enumerate(_lines(arrays.pop("grams_text"), int(counts["grams"])))}
+        self._at = {d: i for i, d in enumerate(_lines(arrays.pop("entries_text"), n))}
+        phrases = int(arrays["phrase_bounds"][-1]) if len(arrays["phrase_bounds"]) else -1
+        self._phrase_texts = _lines(arrays.pop("phrase_text"), phrases)
+        self._entities = _lines(arrays.pop("entities_text"), n)
+        self._groups = int(counts["groups"])
         self._arrays = arrays
+        if (
+            len(self._vocabulary) != int(counts["terms"])
+            or len(self._grams) != int(counts["grams"])
+            or len(self._at) != n
+        ):
+            raise ValueError("repeated terms or entries")
         self._check()
 
     def _check(self) -> None:
@@ -120,6 +133,8 @@ class SavedRows:
             raise ValueError("phrases do not match the entries")
         if len(a["phrase_is_tags"]) != phrases or len(self._entities) != n:
             raise ValueError("phrase or entity lists do not match")
+        if self._groups and any(e.count(_GROUP) != self._groups - 1 for e in self._entities):
+            raise ValueError("an entry's entity groups do not match")
 
     def _check_rows(self, name: str, count: int, vocabulary: int) -> None:
         ids, bounds = self._arrays[f"{name}_ids"], self._arrays[f"{name}_bounds"]
@@ -151,6 +166,12 @@ class SavedRows:
         bounds = self._arrays[f"{name}_bounds"]
         return self._arrays[f"{name}_ids"][int(bounds[i]) : int(bounds[i + 1])]
 
+    def _entities_of(self, i: int) -> tuple[frozenset[str], ...]:
+        if not self._groups:
+            return ()
+        groups = self._entities[i].split(_GROUP)  # as many as there are groups: checked on reading
+        return tuple(frozenset(group.split(_NAME) if group else ()) for group in groups)
+
     def rows_for(self, entry: Entry) -> EntryRows | None:
         """The saved rows of an entry with exactly ``entry``'s text, if any."""
         i = self._at.get(entry_digest(entry))
@@ -179,43 +200,61 @@ class SavedRows:
             answer_uni=self._row("answer_uni", i),
             answer_accented=self._row("answer_accented", i),
             grams=self._row("grams", i),
-            entities=tuple(frozenset(group) for group in self._entities[i]),
+            entities=tuple(frozenset(group.split(_NAME) if group else ()) for group in self._entities[i].split(_GROUP)),
         )
 
 
-def _flatten(rows: list[np.ndarray] | list[tuple[int, ...]], dtype: type) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-    bounds = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(lengths)))
-    flat: list[np.ndarray] = [np.asarray(r, dtype=dtype) for r in rows]
-    ids = np.concatenate(flat) if flat else np.zeros(0, dtype=dtype)
-    return ids.astype(dtype, copy=False), bounds
+def _blob(lines: Iterable[str]) -> np.ndarray:
+    """Strings (none holding a newline) as one UTF-8 array: no Python object per string while saving."""
+    return np.frombuffer("\n".join(lines).encode("utf-8"), dtype=np.uint8)
+
+
+def _lines(blob: np.ndarray, count: int) -> list[str]:
+    lines = blob.tobytes().decode("utf-8").split("\n") if count else []
+    if len(lines) != count:
+        raise ValueError("a text list does not have its length")
+    return lines
 
 
 def save(folder: Path, index: SearchIndex) -> None:
     """Save ``index``'s rows for the knowledge base in ``folder`` (never fails loudly: a start only gets slower)."""
-    rows = [index.rows(i) for i in range(len(index.entries))]
-    arrays: dict[str, np.ndarray] = {}
-    for name, field, dtype in _ROWS:
-        arrays[f"{name}_ids"], arrays[f"{name}_bounds"] = _flatten([getattr(r, field) for r in rows], dtype)
-    arrays["match_counts"] = np.concatenate([r.match_counts for r in rows]) if rows else np.zeros(0, np.uint16)
-    arrays["answer_counts"] = np.concatenate([r.answer_counts for r in rows]) if rows else np.zeros(0, np.uint16)
-    phrases = [p for r in rows for p in r.phrases]
-    _, arrays["phrase_bounds"] = _flatten([tuple(range(len(r.phrases))) for r in rows], np.int32)
-    arrays["phrase_is_tags"] = np.array([p.is_tags for p in phrases], dtype=bool)
+    n = len(index.entries)
+    arrays = dict(index.row_arrays())
+    phrase_bounds = array("q", [0])
+    flags = array("b")
+    ids: dict[str, array[int]] = {name: array("i") for name in _PHRASE_ROWS}
+    ends: dict[str, array[int]] = {name: array("q", [0]) for name in _PHRASE_ROWS}
+    for i in range(n):
+        phrases = index.phrases(i)
+        phrase_bounds.append(phrase_bounds[-1] + len(phrases))
+        for phrase in phrases:
+            flags.append(phrase.is_tags)
+            for name in _PHRASE_ROWS:
+                ids[name].extend(getattr(phrase, name))
+                ends[name].append(len(ids[name]))
+    arrays["phrase_bounds"] = np.frombuffer(phrase_bounds, dtype=np.int64)
+    arrays["phrase_is_tags"] = np.frombuffer(flags, dtype=np.int8).astype(bool)
     for name in _PHRASE_ROWS:
-        arrays[f"phrase_{name}_ids"], arrays[f"phrase_{name}_bounds"] = _flatten(
-            [getattr(p, name) for p in phrases], np.int32
-        )
+        arrays[f"phrase_{name}_ids"] = np.frombuffer(ids[name], dtype=np.int32)
+        arrays[f"phrase_{name}_bounds"] = np.frombuffer(ends[name], dtype=np.int64)
+    arrays["terms_text"] = _blob(index.vocabulary)
+    arrays["grams_text"] = _blob(index.gram_vocabulary)
+    arrays["entries_text"] = _blob(entry_digest(e) for e in index.entries)
+    arrays["phrase_text"] = _blob(p.text for i in range(n) for p in index.phrases(i))
+    arrays["entities_text"] = _blob(
+        _GROUP.join(_NAME.join(sorted(group)) for group in index.entities(i)) for i in range(n)
+    )
     meta = {
         "lexicon": lexicon_digest(index.normalizer.lexicon),
-        "terms": list(index.vocabulary),
-        "grams": list(index.gram_vocabulary),
         "rebuilds": index.rebuilds,
-        "entries": [entry_digest(e) for e in index.entries],
-        "phrase_texts": [p.text for p in phrases],
-        "entities": [[sorted(group) for group in r.entities] for r in rows],
+        "counts": {
+            "terms": len(index.vocabulary),
+            "grams": len(index.gram_vocabulary),
+            "entries": n,
+            "groups": len(index.entities(0)) if n else 0,
+        },
     }
-    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     path = cache_file(folder, index.kb)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp.npz")
     try:

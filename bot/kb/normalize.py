@@ -46,12 +46,19 @@ def _build_fold_table() -> dict[int, str]:
 
 
 _FOLD_TABLE = _build_fold_table()
+CACHED_UP_TO = 40  # characters: words and short phrases repeat, and are folded from the cache
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 
 
-@lru_cache(maxsize=200_000)
 def strip_accents(text: str) -> str:
     """Remove Vietnamese diacritics (``Định`` → ``Dinh``), mapping đ/Đ to d/D; case is kept."""
+    if len(text) > CACHED_UP_TO:  # whole answers are folded once each: caching them only holds memory
+        return _COMBINING.sub("", text.translate(_FOLD_TABLE))
+    return _strip_word(text)
+
+
+@lru_cache(maxsize=200_000)
+def _strip_word(text: str) -> str:
     return _COMBINING.sub("", text.translate(_FOLD_TABLE))
 
 

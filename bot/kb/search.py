@@ -542,6 +542,30 @@ class SearchIndex:
         i = self._content_at.get(_content(entry))
         return None if i is None else self.rows(i)
 
+    def row_arrays(self) -> dict[str, np.ndarray]:
+        """Every entry's id rows as flat arrays and bounds, for saving without an object per entry: ``<name>_ids``
+        and ``<name>_bounds`` for terms, match_accented, answer_uni, answer_accented and grams, and the counts
+        aligned with the terms."""
+        out = {"match_counts": self._match_counts, "answer_counts": self._answer_counts}
+        fields = {
+            "terms": self._terms,
+            "match_accented": self._match_accented,
+            "answer_uni": self._answer_uni,
+            "answer_accented": self._answer_accented,
+            "grams": self._grams,
+        }
+        for name, rows in fields.items():
+            out[f"{name}_ids"], out[f"{name}_bounds"] = rows.flat, rows._bounds
+        return out
+
+    def phrases(self, i: int) -> tuple[Phrase, ...]:
+        """Entry ``i``'s phrases (question, variants, tags) as term ids."""
+        return self._phrases[i]
+
+    def entities(self, i: int) -> tuple[frozenset[str], ...]:
+        """Per group of exclusive key entities, those entry ``i`` names."""
+        return self._entry_entities[i]
+
     def rows(self, i: int) -> EntryRows:
         """Entry ``i``'s rows as this index holds them."""
         start, end = int(self._terms._bounds[i]), int(self._terms._bounds[i + 1])

@@ -97,3 +97,13 @@ def test_only_courtesy_words_are_kept_for_small_talk() -> None:
 @pytest.mark.parametrize("junk", ["", "   ", "😀😀😀", "\x00\x01\x02", "https://x.vn", "!!!???"])
 def test_junk_normalizes_to_nothing(junk: str) -> None:
     assert normalize(junk).tokens == ()
+
+
+def test_long_texts_are_folded_without_filling_the_word_cache() -> None:
+    from bot.kb import normalize
+
+    answer = "Công dân đăng ký tạm trú tại Công an phường, mang theo căn cước và giấy tờ chỗ ở. " * 20
+    before = normalize._strip_word.cache_info().currsize
+    assert normalize.strip_accents(answer).startswith("Cong dan dang ky tam tru tai Cong an phuong")
+    assert normalize._strip_word.cache_info().currsize == before  # a whole answer is not kept in the cache
+    assert normalize.strip_accents("Định") == "Dinh"
