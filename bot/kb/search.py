@@ -13,10 +13,13 @@ In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu"
 context around it.
 
 With the embedding model (:mod:`bot.kb.semantic`), the question is read with diacritics restored from the base's
-own words (:mod:`bot.kb.diacritics`), and only its asking clause in a long message. The model adds candidates and
-re-scores them by cosine, and when it alone picks the same entry as the ranking, a lower calibrated threshold
-answers. It runs only where it can change the outcome: not when words alone already answer, nor when no cosine
-gap could overturn the lexical lead.
+own words (:mod:`bot.kb.diacritics`), and in a long message only the clause that asks and the sentence before it.
+The model adds candidates and re-scores them by cosine, and when it alone picks the same entry as the ranking, a
+lower calibrated threshold answers. It runs only where it can change the outcome: not when words alone already
+answer, nor when no cosine gap could overturn the lexical lead.
+
+An index rebuilt after an edit (or for calibration's held-out copy) takes every unchanged entry's rows from the
+index it replaces, or at start from the rows the last build saved (:mod:`bot.kb.index_cache`).
 """
 
 from __future__ import annotations
