@@ -20,17 +20,25 @@ class DiacriticRestorer:
 
     def __init__(self, texts: Iterable[Sequence[str]]) -> None:
         """Learn from tokenized, accented texts (questions, variants, answers)."""
-        words: dict[str, Counter[str]] = {}
-        pairs: dict[tuple[str, str], Counter[tuple[str, str]]] = {}
+        words: Counter[tuple[str, str]] = Counter()  # (bare letters, accented form)
+        pairs: Counter[tuple[str, str, str, str]] = Counter()  # (bare left, bare right, form left, form right)
         for tokens in texts:
             bare = [strip_accents(t) for t in tokens]
-            for t, b in zip(tokens, bare, strict=True):
-                words.setdefault(b, Counter())[t] += 1
-            for k in range(len(tokens) - 1):
-                pairs.setdefault((bare[k], bare[k + 1]), Counter())[(tokens[k], tokens[k + 1])] += 1
-        # Only the winner and its count are kept: a large base must not hold every counter in memory.
-        self._words = {b: sys.intern(c.most_common(1)[0][0]) for b, c in words.items()}
-        self._pairs = {b: (c.most_common(1)[0][0], c.most_common(1)[0][1]) for b, c in pairs.items()}
+            words.update(zip(bare, tokens, strict=True))
+            pairs.update(zip(bare, bare[1:], tokens, tokens[1:], strict=False))  # neighbours: one fewer
+        # Only each winner and its count are kept, its words interned and a pair keyed by one string: a large base
+        # must not hold every counter, nor a copy of each word per pair. Ties go to the form met first.
+        self._words: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for (b, form), n in words.items():
+            if n > counts.get(b, 0):
+                self._words[b], counts[b] = sys.intern(form), n
+        self._pairs: dict[str, tuple[str, str, int]] = {}
+        for (left, right, form_left, form_right), n in pairs.items():
+            key = f"{left} {right}"
+            best = self._pairs.get(key)
+            if best is None or n > best[2]:
+                self._pairs[key] = (sys.intern(form_left), sys.intern(form_right), n)
 
     def restore(self, tokens: Sequence[str]) -> list[str]:
         """``tokens`` with every word typed without marks given the base's accented form, where it has one."""
@@ -43,9 +51,9 @@ class DiacriticRestorer:
                 right = left + 1
                 if left < 0 or right >= len(tokens):
                     continue
-                found = self._pairs.get((strip_accents(tokens[left]), strip_accents(tokens[right])))
-                if found is not None and (best is None or found[1] > best[1]):
-                    best = (found[0][0 if left == k else 1], found[1])
+                found = self._pairs.get(f"{strip_accents(tokens[left])} {strip_accents(tokens[right])}")
+                if found is not None and (best is None or found[2] > best[1]):
+                    best = (found[0] if left == k else found[1], found[2])
             if best is not None:
                 out[k] = best[0]
             elif token in self._words:

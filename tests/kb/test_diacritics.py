@@ -27,3 +27,11 @@ def test_words_typed_with_marks_or_unknown_stay_as_typed() -> None:
     r = restorer()
     assert r.restore(["mất", "mat", "khau", "xyz"]) == ["mất", "mật", "khẩu", "xyz"]
     assert r.restore([]) == []
+
+
+def test_the_most_frequent_form_wins_and_a_tie_goes_to_the_form_met_first() -> None:
+    r = DiacriticRestorer(text.split() for text in ["mắt kém", "mất thẻ", "mất thẻ", "mặt nạ", "mật khẩu", "mắt kém"])
+    assert r.restore(["mat"]) == ["mắt"]  # mắt and mất twice each: mắt came first
+    assert r.restore(["mat", "the"]) == ["mất", "thẻ"]  # the pair decides over the single word
+    three = DiacriticRestorer(text.split() for text in ["mặt nạ", "mất thẻ", "mất thẻ", "mặt nạ", "mặt nạ"])
+    assert three.restore(["mat"]) == ["mặt"]
