@@ -20,6 +20,7 @@ import threading
 import zipfile
 from array import array
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ def _digest(*parts: object) -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=1)
 def _code_digest() -> str:
     here = Path(__file__).parent
     h = hashlib.blake2b(digest_size=16)

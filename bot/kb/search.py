@@ -504,12 +504,13 @@ class SearchIndex:
             k = ids.setdefault(term, len(ids))
             in_answer[k] = in_answer.get(k, 0) + 1
         terms = _sorted_ids((*match, *in_answer))
+        keys = terms.tolist()
         numbers = self._gram_numbers
         return EntryRows(
             phrases=tuple(phrases),
             terms=terms,
-            match_counts=np.array([min(match.get(k, 0), MAX_COUNT) for k in terms.tolist()], dtype=np.uint16),
-            answer_counts=np.array([min(in_answer.get(k, 0), MAX_COUNT) for k in terms.tolist()], dtype=np.uint16),
+            match_counts=np.array([min(match.get(k, 0), MAX_COUNT) for k in keys], dtype=np.uint16),
+            answer_counts=np.array([min(in_answer.get(k, 0), MAX_COUNT) for k in keys], dtype=np.uint16),
             match_accented=_sorted_ids(accented),
             answer_uni=_sorted_ids(self._new_ids(answer.stripped)),
             answer_accented=_sorted_ids(self._new_ids(answer.tokens)),
@@ -577,7 +578,7 @@ class SearchIndex:
             stop = self._sem_starts[i + 1] if i + 1 < len(self._sem_starts) else len(self._sem_matrix)
             vectors = self._sem_matrix[self._sem_starts[i] : stop]
         return EntryRows(
-            phrases=tuple(self._phrases[i]),
+            phrases=self._phrases[i],
             terms=self._terms.row(i),
             match_counts=self._match_counts[start:end],
             answer_counts=self._answer_counts[start:end],
@@ -667,7 +668,6 @@ class SearchIndex:
             self.semantic = None
             return
         parts: list[np.ndarray] = []
-        owners: list[np.ndarray] = []
         per_entry = Counter(owner)
         taken = 0
         for i, row in enumerate(rows):
@@ -676,10 +676,9 @@ class SearchIndex:
                 block = fresh[taken : taken + per_entry[i]]
                 taken += per_entry[i]
             parts.append(block)
-            owners.append(np.full(len(block), i, dtype=np.int64))
-        owned = np.concatenate(owners)
+        lengths = np.fromiter((len(b) for b in parts), dtype=np.int64, count=len(parts))
         self._sem_matrix = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-        self._sem_starts = np.flatnonzero(np.r_[True, owned[1:] != owned[:-1]])
+        self._sem_starts = np.cumsum(lengths) - lengths
 
     def _exclusive_entities(self) -> list[tuple[str, ...]]:
         """The shipped groups of key entities that exclude each other, normalized like any text."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
 import datetime as dt
 import logging
 import os
@@ -136,7 +135,7 @@ def release_freed_memory() -> None:
     """Hand the heap pages an index build freed back to the system. glibc keeps them otherwise: at 20,000
     entries about 170 MiB of a build's temporaries stayed resident after it. A no-op where there is no glibc."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+        ctypes.CDLL(None).malloc_trim(0)  # the symbols the process has loaded: no library search
 
 
 class KnowledgeStore:
