@@ -108,6 +108,8 @@ class SavedRows:
         self._phrase_texts = _lines(arrays.pop("phrase_text"), phrases)
         self._entities = _lines(arrays.pop("entities_text"), n)
         self._groups = int(counts["groups"])
+        self._entity_sets: dict[str, tuple[frozenset[str], ...]] = {}
+        self._shared_ids = list(self._vocabulary.values())
         self._arrays = arrays
         if (
             len(self._vocabulary) != int(counts["terms"])
@@ -169,10 +171,16 @@ class SavedRows:
         return self._arrays[f"{name}_ids"][int(bounds[i]) : int(bounds[i + 1])]
 
     def _entities_of(self, i: int) -> tuple[frozenset[str], ...]:
-        if not self._groups:
-            return ()
-        groups = self._entities[i].split(_GROUP)  # as many as there are groups: checked on reading
-        return tuple(frozenset(group.split(_NAME) if group else ()) for group in groups)
+        text = self._entities[i]
+        known = self._entity_sets.get(text)
+        if known is None:  # most entries name the same few entities (or none): one tuple serves them all
+            groups = text.split(_GROUP) if self._groups else []  # as many as there are groups: checked on reading
+            known = self._entity_sets[text] = tuple(frozenset(g.split(_NAME) if g else ()) for g in groups)
+        return known
+
+    def _ids(self, name: str, k: int) -> tuple[int, ...]:
+        # The vocabulary's own int objects: ids read back as new ints would take 28 bytes each, for millions.
+        return tuple(map(self._shared_ids.__getitem__, self._row(name, k).tolist()))
 
     def rows_for(self, entry: Entry) -> EntryRows | None:
         """The saved rows of an entry with exactly ``entry``'s text, if any."""
@@ -182,12 +190,13 @@ class SavedRows:
         a = self._arrays
         start, end = int(a["terms_bounds"][i]), int(a["terms_bounds"][i + 1])
         first, last = int(a["phrase_bounds"][i]), int(a["phrase_bounds"][i + 1])
+        own = {text: text for text in (entry.question, *entry.variants)}  # the entry's strings, not copies
         phrases = tuple(
             Phrase(
-                self._phrase_texts[k],
-                tuple(self._row("phrase_uni", k).tolist()),
-                tuple(self._row("phrase_acc", k).tolist()),
-                tuple(self._row("phrase_bi", k).tolist()),
+                own.get(self._phrase_texts[k], self._phrase_texts[k]),
+                self._ids("phrase_uni", k),
+                self._ids("phrase_acc", k),
+                self._ids("phrase_bi", k),
                 0.0,
                 bool(a["phrase_is_tags"][k]),
             )
@@ -202,7 +211,7 @@ class SavedRows:
             answer_uni=self._row("answer_uni", i),
             answer_accented=self._row("answer_accented", i),
             grams=self._row("grams", i),
-            entities=tuple(frozenset(group.split(_NAME) if group else ()) for group in self._entities[i].split(_GROUP)),
+            entities=self._entities_of(i),
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import difflib
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -72,12 +73,24 @@ def register_config_file(name: str, reader: ConfigReader) -> None:
 
 
 @dataclass(frozen=True)
+class _Topic:
+    """One topic file as read: the bytes' digest and the folder state it was read with, and what came of it."""
+
+    key: tuple[str, bytes, tuple[tuple[str, str], ...]]  # display name, digest, ward values for placeholders
+    category: Category | None
+    problems: tuple[Problem, ...]
+    category_line: int
+
+
+@dataclass(frozen=True)
 class LoadResult:
     """The loaded knowledge base (None when there are errors) and every problem found."""
 
     kb: KnowledgeBase | None
     problems: list[Problem]
     config: ConfigContext
+    # Each topic file as read, by path: a later load reads again only the files whose bytes changed.
+    topics: dict[str, _Topic] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def errors(self) -> list[Problem]:
@@ -144,8 +157,8 @@ def _yaml_problem(display: str, text: str, exc: yaml.MarkedYAMLError) -> Problem
     return Problem(display, line, f"lỗi cú pháp YAML: {told} [YAML syntax error: {problem or exc}]")
 
 
-def _read_yaml(path: Path, display: str, problems: list[Problem]) -> Any:
-    raw = path.read_bytes()
+def _read_yaml(path: Path, display: str, problems: list[Problem], raw: bytes | None = None) -> Any:
+    raw = path.read_bytes() if raw is None else raw
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -552,11 +565,35 @@ def _empty_ward_fields(categories: list[Category], ctx: ConfigContext) -> list[P
     ]
 
 
-def load_knowledge(path: Path, *, display: Callable[[Path], str] = str) -> LoadResult:
+def _read_topic(
+    topic: Path, raw: bytes, key: tuple[str, bytes, tuple[tuple[str, str], ...]], ctx: ConfigContext
+) -> _Topic:
+    """Parse and validate one topic file (``raw``: its bytes)."""
+    display = key[0]
+    problems: list[Problem] = []
+    data = _read_yaml(topic, display, problems, raw)
+    category = None if data is None else _load_topic(data, display, ctx, problems)
+    if category is None:
+        return _Topic(key, None, tuple(problems), 1)
+    for entry in category.entries:
+        message = (
+            f'mục "{entry.id}" chưa có "source" (trang chính thức làm căn cứ) [missing source]'
+            if entry.source is None
+            else source_problem(entry.id, entry.source)
+        )
+        if message:
+            problems.append(Problem(entry.file, entry.line, message, Severity.WARNING))
+    return _Topic(key, category, tuple(problems), data.key_lines.get("category", 1))
+
+
+def load_knowledge(
+    path: Path, *, display: Callable[[Path], str] = str, previous: LoadResult | None = None
+) -> LoadResult:
     """Load and validate a knowledge folder (or one topic file, with its folder's configuration).
 
     ``display`` names each file in problems and entries (the path as given by default; a check of a temporary
-    copy names files as they are called in the real folder).
+    copy names files as they are called in the real folder). ``previous``: the last load of the same folder,
+    whose files are taken over as read where their bytes (and the ward's values) did not change.
     """
     path = Path(path)
     problems: list[Problem] = []
@@ -598,23 +635,20 @@ def load_knowledge(path: Path, *, display: Callable[[Path], str] = str) -> LoadR
     categories: list[Category] = []
     category_lines: dict[str, int] = {}
     age: dict[str, int] = {}  # file -> modification time: of two duplicates, the newer one is blamed
+    ward_values = tuple(sorted(ctx.ward.items()))
+    read: dict[str, _Topic] = {}
     for topic in topics:
-        data = _read_yaml(topic, display(topic), problems)
-        if data is None:
-            continue
-        category = _load_topic(data, display(topic), ctx, problems)
+        raw = topic.read_bytes()
+        key = (display(topic), hashlib.blake2b(raw, digest_size=16).digest(), ward_values)
+        known = previous.topics.get(str(topic)) if previous is not None else None
+        parsed = known if known is not None and known.key == key else _read_topic(topic, raw, key, ctx)
+        read[str(topic)] = parsed
+        problems.extend(parsed.problems)
+        category = parsed.category
         if category is None:
             continue
         age[category.file] = topic.stat().st_mtime_ns
-        category_lines[category.file] = data.key_lines.get("category", 1)
-        for entry in category.entries:
-            message = (
-                f'mục "{entry.id}" chưa có "source" (trang chính thức làm căn cứ) [missing source]'
-                if entry.source is None
-                else source_problem(entry.id, entry.source)
-            )
-            if message:
-                problems.append(Problem(entry.file, entry.line, message, Severity.WARNING))
+        category_lines[category.file] = parsed.category_line
         categories.append(category)
     problems += _duplicates(categories, age, category_lines)
     problems += _empty_ward_fields(categories, ctx)
@@ -632,7 +666,7 @@ def load_knowledge(path: Path, *, display: Callable[[Path], str] = str) -> LoadR
             synonyms=tuple(ctx.synonyms),
         )
     )
-    return LoadResult(kb, sorted(problems, key=lambda p: (p.file, p.line)), ctx)
+    return LoadResult(kb, sorted(problems, key=lambda p: (p.file, p.line)), ctx, read)
 
 
 def topic_problems(data: LineDict, display: str, ctx: ConfigContext) -> list[Problem]:

@@ -275,7 +275,10 @@ class _Postings:
         order = np.argsort(term_ids, kind="stable")
         counts = np.bincount(term_ids, minlength=len(numbers))
         bounds = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(counts)))
-        return cls(numbers, bounds, np.asarray(cols, dtype=np.int32)[order], np.asarray(values)[order])
+        # float32 weights: half the memory of the largest arrays of a big base, and far finer than any decision.
+        return cls(
+            numbers, bounds, np.asarray(cols, dtype=np.int32)[order], np.asarray(values, dtype=np.float32)[order]
+        )
 
 
 def _bm25_postings(
@@ -398,6 +401,7 @@ class SearchIndex:
         self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
         self._all_cores = all_cores
         self._entity_groups = self._exclusive_entities()
+        self._entity_sets: dict[tuple[frozenset[str], ...], tuple[frozenset[str], ...]] = {}
         n = len(self.entries)
         old = previous if previous is not None and previous.reusable_for(self.normalizer) else None
         # Every stripped word, bigram and accented word has one id (and every trigram one of its own numbering);
@@ -696,7 +700,9 @@ class SearchIndex:
         for group in self._entity_groups:
             named = {t for t in group if f" {t} " in padded}
             out.append(frozenset(t for t in named if not any(t != o and f" {t} " in f" {o} " for o in named)))
-        return tuple(out)
+        found = tuple(out)
+        # Most entries name the same few entities, or none: one shared tuple each instead of one per entry.
+        return self._entity_sets.setdefault(found, found)
 
     def contradicts(self, text: str, i: int) -> bool:
         """True when ``text`` names a key entity and entry ``i`` names another of the same group but not it
@@ -784,6 +790,8 @@ class SearchIndex:
             return
         self.adopt_calibration(twin)
         self.calibrated.set()
+        if self.semantic is not None:
+            self.semantic.release()  # the index holds its own vectors; calibration's are on disk
 
     def prepare_queries(self, texts: Sequence[str]) -> None:
         """Embed what the model reads for ``texts`` ahead, in batches and cached on disk (calibration questions,

@@ -131,9 +131,12 @@ def confirm_marker(snapshot_dir: Path) -> Path:
     return snapshot_dir.with_name(snapshot_dir.name + ".confirm")
 
 
-def release_freed_memory() -> None:
-    """Hand the heap pages an index build freed back to the system. glibc keeps them otherwise: at 20,000
-    entries about 170 MiB of a build's temporaries stayed resident after it. A no-op where there is no glibc."""
+def release_freed_memory(index: SearchIndex) -> None:
+    """Hand back what a finished build no longer needs: the model's in-memory copy of the cached vectors (the
+    index holds its own), and the heap pages the build freed. glibc keeps those otherwise: at 20,000 entries
+    about 170 MiB of a build's temporaries stayed resident after it (a no-op where there is no glibc)."""
+    if index.semantic is not None:
+        index.semantic.release()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)  # the symbols the process has loaded: no library search
 
@@ -184,7 +187,7 @@ class KnowledgeStore:
             )
         store = cls(path, loaded, snapshot_dir=snapshot_dir)
         store._save_snapshot()
-        release_freed_memory()
+        release_freed_memory(loaded.index)
         return store
 
     @property
@@ -213,12 +216,14 @@ class KnowledgeStore:
             log.warning("could not save the knowledge snapshot in %s: %s", target, exc)
 
     @staticmethod
-    def _load(path: Path, previous: SearchIndex | None = None) -> _Loaded:
+    def _load(path: Path, live: _Loaded | None = None) -> _Loaded:
         """Load and index; on a reload the new index starts with the live one's calibration and recalibrates in a
-        background thread, so an edit goes live in about the time the index takes to build. Unchanged entries
-        are taken from the live index, or at start from the rows saved on disk by the last build."""
+        background thread, so an edit goes live in about the time the index takes to build. Unchanged files are
+        taken over as the live version read them, unchanged entries from the live index, or at start from the
+        rows saved on disk by the last build."""
         fingerprint = _fingerprint(path)
-        result = load_knowledge(path)
+        previous = live.index if live is not None else None
+        result = load_knowledge(path, previous=live.result if live is not None else None)
         if result.kb is None:
             raise KnowledgeLoadError(result.problems)
         reuse: Reusable | None = previous if previous is not None else index_cache.load(path, result.kb)
@@ -281,7 +286,7 @@ class KnowledgeStore:
         """
         with self._lock:
             try:
-                loaded = self._load(self.path, self._live.index)
+                loaded = self._load(self.path, self._live)
             except KnowledgeLoadError as exc:
                 for problem in exc.problems:
                     if problem.severity is Severity.ERROR:
@@ -302,7 +307,7 @@ class KnowledgeStore:
             metrics.knowledge_loaded(len(loaded.kb.entries), loaded.loaded_at)
             log.info("knowledge base reloaded: %d entries", len(loaded.kb.entries))
             self._save_snapshot()
-            release_freed_memory()
+            release_freed_memory(loaded.index)
             return ReloadOutcome(True, loaded.result.problems, len(loaded.kb.entries))
 
     def changed_on_disk(self) -> bool:

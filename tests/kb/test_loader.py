@@ -294,3 +294,41 @@ def test_sources_must_be_specific_official_pages(write_kb: WriteKb, source: str,
     assert tags == ({tag} if tag else set())
     flagged = [p for p in result.problems if "source" in p.message and "[source" in p.message and p.line == 4]
     assert all(p.severity is Severity.WARNING and 'mục "vneid-kich-hoat-muc-2"' in p.message for p in flagged)
+
+
+def test_a_later_load_reads_again_only_the_files_that_changed(write_kb: WriteKb) -> None:
+    folder = write_kb()
+    first = load_knowledge(folder)
+    assert first.kb is not None
+    vneid = (folder / "vneid.yaml").read_text("utf-8")
+    # Every file rewritten (new modification times), one of them with different bytes.
+    (folder / "vneid.yaml").write_text(vneid.replace("mức 2", "mức hai", 1), "utf-8")
+    (folder / "lua-dao.yaml").write_text((folder / "lua-dao.yaml").read_text("utf-8"), "utf-8")
+    again = load_knowledge(folder, previous=first)
+    fresh = load_knowledge(folder)
+    assert again.kb is not None and fresh.kb is not None
+    assert again.kb == fresh.kb
+    assert again.problems == fresh.problems
+    scam_before, scam_after = (next(c for c in r.kb.categories if c.slug == "lua-dao") for r in (first, again))
+    assert scam_after is scam_before  # taken over, not parsed again
+    vneid_before, vneid_after = (next(c for c in r.kb.categories if c.slug == "vneid") for r in (first, again))
+    assert vneid_after is not vneid_before
+    assert vneid_after != vneid_before
+
+
+def test_a_file_taken_over_keeps_its_problems_and_follows_the_ward(write_kb: WriteKb) -> None:
+    topic = (
+        GOOD_HEAD + "  - id: a-1\n    question: Giờ làm việc?\n    answer: Làm việc {{ ward.working_hours }}.\n"
+    )
+    folder = write_kb({"a.yaml": topic})
+    first = load_knowledge(folder)
+    assert first.kb is not None
+    warnings = [p for p in first.problems if p.severity is Severity.WARNING]
+    assert any("source" in p.message for p in warnings)
+    again = load_knowledge(folder, previous=first)
+    assert again.problems == first.problems
+    (folder / "_ward.yaml").write_text('name: "Phường Mới"\nworking_hours: "7 giờ đến 17 giờ"\n', "utf-8")
+    with_ward = load_knowledge(folder, previous=again)
+    assert with_ward.kb is not None
+    entry = with_ward.kb.entry("a-1")
+    assert entry is not None and "7 giờ đến 17 giờ" in entry.answer

@@ -167,3 +167,24 @@ def test_only_a_large_first_load_spreads_over_the_cores(monkeypatch: pytest.Monk
     assert {threads for _, threads in encoder.batches[1:-2]} == {2}
     assert encoder.batches[-2:] == [(1, 1), (1, 1)]
     assert encoder.current == 1
+
+
+def test_released_vectors_come_back_from_the_disk_file(tmp_path: Path) -> None:
+    model = semantic.SemanticModel(RecordingEncoder(), tmp_path)
+    texts = ["quên mật khẩu", "đổi thẻ căn cước", "gia hạn bảo hiểm y tế"]
+    first = model.embed(texts)
+    model.release()
+    assert model._memory == {}  # the index that asked keeps its own copy
+    again = model.embed([*texts, "một câu mới"])
+    assert model.embedded == 4  # only the new text ran the model
+    assert np.allclose(again[:3], first, atol=1e-3)
+
+
+def test_vectors_the_disk_file_lacks_are_not_released(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be", "utf-8")
+    model = semantic.SemanticModel(RecordingEncoder(), blocked)
+    model.embed(["quên mật khẩu"])  # cannot be written: logged, kept in memory
+    model.release()
+    model.embed(["quên mật khẩu"])
+    assert model.embedded == 1
