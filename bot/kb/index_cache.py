@@ -190,14 +190,12 @@ class SavedRows:
         a = self._arrays
         start, end = int(a["terms_bounds"][i]), int(a["terms_bounds"][i + 1])
         first, last = int(a["phrase_bounds"][i]), int(a["phrase_bounds"][i + 1])
-        own = {text: text for text in (entry.question, *entry.variants)}  # the entry's strings, not copies
         phrases = tuple(
             Phrase(
-                own.get(self._phrase_texts[k], self._phrase_texts[k]),
+                self._phrase_texts[k],
                 self._ids("phrase_uni", k),
                 self._ids("phrase_acc", k),
                 self._ids("phrase_bi", k),
-                0.0,
                 bool(a["phrase_is_tags"][k]),
             )
             for k in range(first, last)

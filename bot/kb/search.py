@@ -33,7 +33,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from itertools import pairwise
+from itertools import accumulate, chain, pairwise
 from typing import Protocol
 
 import numpy as np
@@ -137,7 +137,6 @@ class Phrase:
     uni: tuple[int, ...]  # its accent-stripped words
     acc: tuple[int, ...]  # the same words with their diacritics
     bi: tuple[int, ...]
-    mass: float  # IDF mass of its unigrams
     is_tags: bool
 
 
@@ -451,10 +450,17 @@ class SearchIndex:
         self._topic = self._topic_table()
         self._vocab = sorted(t for t in self._idf if "_" not in t)
         self._vocab_set = frozenset(self._vocab)
-        idf_list = idf_by_id.tolist()
-        self._phrases = [
-            tuple(replace(p, mass=sum(idf_list[k] for k in p.uni) or 1.0) for p in r.phrases) for r in rows
-        ]
+        # Phrases are shared with the index they came from; only their IDF masses, which every edit shifts, are
+        # computed again (in one pass, the same sums in the same order as phrase by phrase).
+        self._phrases = [r.phrases for r in rows]
+        every = [p for phrases in self._phrases for p in phrases]
+        lengths = np.fromiter((len(p.uni) for p in every), dtype=np.int64, count=len(every))
+        ids_of_all = np.fromiter(chain.from_iterable(p.uni for p in every), dtype=np.int64, count=int(lengths.sum()))
+        mass = np.bincount(
+            np.repeat(np.arange(len(every)), lengths), weights=idf_by_id[ids_of_all], minlength=len(every)
+        )
+        self._phrase_mass: list[float] = np.where(mass > 0, mass, 1.0).tolist()
+        self._phrase_first: list[int] = list(accumulate((len(phrases) for phrases in self._phrases), initial=0))
 
         self._grams = _TermRows.of([r.grams for r in rows])
         gram_flat = self._grams.flat.astype(np.int64)
@@ -497,9 +503,7 @@ class SearchIndex:
             tokens = self._new_ids(norm.tokens)
             accented.update(tokens)
             phrases.append(
-                Phrase(
-                    " ".join(norm.stripped), self._new_ids(norm.stripped), tokens, self._new_ids(bigrams), 0.0, is_tags
-                )
+                Phrase(" ".join(norm.stripped), self._new_ids(norm.stripped), tokens, self._new_ids(bigrams), is_tags)
             )
             grams |= _trigrams(norm.stripped)
         answer = _interned(self.normalizer.normalize(entry.answer, drop_fillers=False))
@@ -1012,9 +1016,9 @@ class SearchIndex:
     ) -> list[float]:
         best = (0.0, 0.0, 0.0, 0.0, 0.0)
         best_score = -1.0
-        for p in self._phrases[i]:
+        for k, p in enumerate(self._phrases[i], self._phrase_first[i]):
             q_cov = self._phrase_coverage(q, p) * (0.85 if p.is_tags else 1.0)
-            p_cov = sum(idf for t, idf in q.known if t in p.uni) / p.mass
+            p_cov = sum(idf for t, idf in q.known if t in p.uni) / self._phrase_mass[k]
             f1 = 2 * q_cov * p_cov / (q_cov + p_cov) if q_cov + p_cov > 0 else 0.0
             bi_cov = len(q.bi_ids.intersection(p.bi)) / len(q.bi) if q.bi else q_cov
             fz = 0.0 if p.is_tags else max(fuzz.ratio(q.text, p.text), fuzz.token_sort_ratio(q.text, p.text)) / 100
