@@ -771,7 +771,11 @@ class SearchIndex:
                 all_cores=self._all_cores,
             )
 
-        self.calibration = fit_calibration(self, build)
+        try:
+            self.calibration = fit_calibration(self, build)
+        finally:
+            if self.semantic is not None:  # the model's cached vectors: the index holds its own, the disk the rest
+                self.semantic.release()
         return self.calibration
 
     def adopt_calibration(self, other: SearchIndex) -> None:
@@ -794,8 +798,6 @@ class SearchIndex:
             return
         self.adopt_calibration(twin)
         self.calibrated.set()
-        if self.semantic is not None:
-            self.semantic.release()  # the index holds its own vectors; calibration's are on disk
 
     def prepare_queries(self, texts: Sequence[str]) -> None:
         """Embed what the model reads for ``texts`` ahead, in batches and cached on disk (calibration questions,

@@ -131,12 +131,9 @@ def confirm_marker(snapshot_dir: Path) -> Path:
     return snapshot_dir.with_name(snapshot_dir.name + ".confirm")
 
 
-def release_freed_memory(index: SearchIndex) -> None:
-    """Hand back what a finished build no longer needs: the model's in-memory copy of the cached vectors (the
-    index holds its own), and the heap pages the build freed. glibc keeps those otherwise: at 20,000 entries
-    about 170 MiB of a build's temporaries stayed resident after it (a no-op where there is no glibc)."""
-    if index.semantic is not None:
-        index.semantic.release()
+def release_freed_memory() -> None:
+    """Hand the heap pages an index build freed back to the system. glibc keeps them otherwise: at 20,000
+    entries about 170 MiB of a build's temporaries stayed resident after it. A no-op where there is no glibc."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)  # the symbols the process has loaded: no library search
 
@@ -187,7 +184,7 @@ class KnowledgeStore:
             )
         store = cls(path, loaded, snapshot_dir=snapshot_dir)
         store._save_snapshot()
-        release_freed_memory(loaded.index)
+        release_freed_memory()
         return store
 
     @property
@@ -307,7 +304,7 @@ class KnowledgeStore:
             metrics.knowledge_loaded(len(loaded.kb.entries), loaded.loaded_at)
             log.info("knowledge base reloaded: %d entries", len(loaded.kb.entries))
             self._save_snapshot()
-            release_freed_memory(loaded.index)
+            release_freed_memory()
             return ReloadOutcome(True, loaded.result.problems, len(loaded.kb.entries))
 
     def changed_on_disk(self) -> bool:
