@@ -53,7 +53,7 @@ FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per u
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 15  # bump when the calibration method changes
+CACHE_VERSION = 16  # bump when the calibration method changes
 COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
@@ -377,8 +377,11 @@ def _cost_threshold(positives: Sequence[tuple[float, bool]]) -> float:
     """The threshold at which answering the held-out questions gains most: right answers minus ``WRONG_COST``
     per wrong one. On a base whose questions are easily confused, it rises above what the negatives ask."""
     low, high = THRESHOLD_RANGE
-    if len(positives) < COST_MIN_POSITIVES:
-        return low  # too few held-out questions to tell: the negatives alone set the threshold
+    if sum(1 for s, _ in positives if s >= low) < COST_MIN_POSITIVES:
+        # Too few held-out questions to tell, or too few scored where a threshold can be: a base whose entries
+        # each have one question is found by the answers alone when that question is held out, and every such
+        # score sits below the range, saying nothing about a threshold inside it. The negatives alone decide.
+        return low
     gains: dict[float, float] = {}
     for s, ok in positives:
         gains[s] = gains.get(s, 0.0) + (1.0 if ok else -WRONG_COST)

@@ -104,6 +104,11 @@ def test_cost_threshold_rises_above_confident_wrong_candidates() -> None:
     assert calibration._cost_threshold([(0.9, True)] * enough + [(0.8, True)] * enough) == 0.8
     assert calibration._cost_threshold([(0.9, False)] * enough + [(0.8, True)] * 5) == high  # nothing gains
     assert calibration._cost_threshold([(0.9, False)] * (enough - 1)) == low  # too little evidence to move it
+    # Held-out questions scored below the range (entries found by their answers alone) say nothing about a
+    # threshold inside it, however many there are.
+    below = [(low / 10, True)] * enough + [(low / 10, False)] * enough
+    assert calibration._cost_threshold(below) == low
+    assert calibration._cost_threshold([*below, (0.9, False)]) == low
 
 
 def test_agreement_lowers_the_threshold_only_where_it_gains() -> None:
