@@ -32,6 +32,8 @@ from bot.kb.search import SearchIndex
 CHUNK = 20  # entries per category when the dataset has no topic field of its own
 # Rasa entity markup inside an example: "[text](entity)", "[text](entity:value)" or '[text]{"entity": ...}'
 RASA_ENTITY = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
+# What is left of markup typed twice over the same words: "[cơ sở]{"entity":"location"}]{"entity":"location"}"
+STRAY_ENTITY = re.compile(r"\]\{\s*\"entity\"[^}]*\}")
 PLACEHOLDER_BRACES = re.compile(r"\{\{|\}\}")
 
 
@@ -61,7 +63,7 @@ Reader = Callable[[Path], tuple[list[FaqItem], Counter[str]]]
 
 def _clean(text: str) -> str:
     """An example or answer as plain text: entity markup removed, whitespace collapsed."""
-    return " ".join(RASA_ENTITY.sub(r"\1", text).split())
+    return " ".join(STRAY_ENTITY.sub("", RASA_ENTITY.sub(r"\1", text)).split())
 
 
 def _example_lines(block: str) -> list[str]:

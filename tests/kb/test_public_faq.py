@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.public_faq import DATASETS, FaqItem, convert, read_rasa_markdown, read_rasa_yaml, stripped
+from benchmarks.public_faq import DATASETS, FaqItem, _clean, convert, read_rasa_markdown, read_rasa_yaml, stripped
 from bot.kb.loader import load_knowledge
 from bot.kb.normalize import fold
 
@@ -88,6 +88,8 @@ def test_rasa_yaml_project_becomes_a_valid_knowledge_base_with_held_out_paraphra
     assert dropped["conversation intents (greetings, thanks...)"] == 1
     assert dropped["intents without a text answer"] == 1
     assert items[0].questions[0] == "học phí của trường bao nhiêu ạ"  # entity markup removed
+    twice = 'em nộp ở [cơ sở hải dương]{"entity":"location"}]{"entity":"location"} được ko'
+    assert _clean(twice) == "em nộp ở cơ sở hải dương được ko"  # markup typed twice over the same words
 
     converted = convert(items, tmp_path / "kb", source="https://example.org/dataset")
     loaded = load_knowledge(converted.folder)
