@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bot.kb import calibration
 from bot.kb.loader import load_knowledge
 from bot.kb.normalize import fold
-from bot.kb.search import SearchIndex
+from bot.kb.search import Ranked, SearchIndex
 from tests.kb.conftest import TOPIC_VNEID
 
 WriteKb = Callable[..., Path]
@@ -129,3 +131,42 @@ def test_answer_threshold_steps_just_above_a_negative_on_a_small_base() -> None:
     positives = [(0.3, True), (0.35, False)]
     t = calibration._answer_threshold(positives, [0.1] * 100, [0.408, 0.616])
     assert 0.616 < t < 0.62
+
+
+def test_typo_form_changes_one_letter_of_the_longest_word() -> None:
+    for text in ("quen mat khau vneid", "lam can cuoc o dau", "dang ky tam tru online", "Quên mật khẩu VNeID"):
+        typo = calibration._typo(text)
+        assert typo == calibration._typo(text)  # the same base always calibrates the same way
+        changed = [(a, b) for a, b in zip(text.split(), typo.split(), strict=True) if a != b]
+        assert len(changed) == 1
+        before, after = changed[0]
+        assert len(before) == max(len(w) for w in text.split())
+        dropped = len(after) == len(before) - 1 and any(
+            before[:k] + before[k + 1 :] == after for k in range(1, len(before) - 1)
+        )
+        swapped = len(after) == len(before) and sorted(after) == sorted(before)
+        assert dropped or swapped
+    assert calibration._typo("doi the") == "doi the"  # no word long enough to mistype
+    assert calibration._typo("") == ""
+
+
+def test_calibration_asks_each_held_out_phrase_with_a_typo_too(
+    write_kb: WriteKb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    original = SearchIndex.rank
+
+    def record(self: SearchIndex, text: str) -> list[Ranked]:
+        asked.append(text)
+        return original(self, text)
+
+    monkeypatch.setattr(SearchIndex, "rank", record)
+    monkeypatch.setattr(calibration, "_cached", lambda key: None)
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    _, held = calibration._holdout(kb)
+    SearchIndex(kb)
+    typos = {calibration._typo(form) for _, phrase in held for form in (phrase, fold(phrase))}
+    typos -= {form for _, phrase in held for form in (phrase, fold(phrase))}
+    assert any(typo != fold(typo) for typo in typos)  # typed with diacritics too
+    assert typos and typos <= set(asked)
