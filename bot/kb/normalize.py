@@ -21,6 +21,7 @@ from functools import lru_cache
 from importlib import resources
 from itertools import product
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -247,6 +248,11 @@ class Lexicon:
         return Lexicon(merged, self.synonyms + tuple(tuple(g) for g in synonyms), self.fillers, self.trailing_fillers)
 
 
+def _counted(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """Synonym groups that read a number word after a counting word as its digit: ("lớp 1", "lớp một")."""
+    return tuple((f"{c} {d}", f"{c} {w}") for c in raw["counters"] for w, d in raw["numbers"].items())
+
+
 @lru_cache(maxsize=1)
 def builtin_lexicon() -> Lexicon:
     """The lexicon shipped with the engine (``bot/kb/data/abbreviations.yaml``)."""
@@ -254,7 +260,7 @@ def builtin_lexicon() -> Lexicon:
     abbreviations = {str(k): tuple(v) if isinstance(v, list) else (str(v),) for k, v in raw["abbreviations"].items()}
     return Lexicon(
         abbreviations=abbreviations,
-        synonyms=tuple(tuple(str(p) for p in group) for group in raw["synonyms"]),
+        synonyms=tuple(tuple(str(p) for p in group) for group in raw["synonyms"]) + _counted(raw["counted"]),
         fillers=tuple(raw["fillers"]),
         trailing_fillers=tuple(raw["trailing_fillers"]),
     )

@@ -84,6 +84,23 @@ def test_ambiguous_abbreviation_keeps_every_reading() -> None:
     assert readings == {"đăng ký vneid", "điều kiện vneid"}
 
 
+@pytest.mark.parametrize(
+    ("raw", "tokens"),
+    [
+        ("đăng ký vào lớp một", "đăng ký vào lớp 1"),
+        ("dang ky vao lop mot", "dang ky vao lớp 1"),  # the canonical form brings its diacritics
+        ("học hết lớp năm thì lên lớp sáu", "học hết lớp 5 thì lên lớp 6"),
+        ("lớp mười hai", "lớp 12"),  # the longer number wins over "lớp mười"
+        ("tài khoản mức hai", "tài khoản mức 2"),
+        ("trường cấp ba", "trường cấp 3"),
+        ("một năm học hai kỳ", "một năm học hai kỳ"),  # a number word not after a counting word stays
+    ],
+)
+def test_number_word_after_counting_word_reads_as_digit(raw: str, tokens: str) -> None:
+    assert normalize(raw).text == tokens
+    assert normalize(raw).stripped == normalize(tokens).stripped
+
+
 def test_typed_with_diacritics_flag() -> None:
     assert normalize("kích hoạt").typed_with_diacritics
     assert not normalize("kich hoat").typed_with_diacritics
