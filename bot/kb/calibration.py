@@ -7,8 +7,10 @@ uniform base), so every index calibrates itself when it is built, from its own e
   held-out phrase is asked as typed, without diacritics, after a sentence of context, and with one typo in each
   of the first two forms (two letters of its longest word swapped, or one dropped);
 - **negatives**: a shipped bank of generic out-of-scope questions (chit-chat, everyday life, other trades), with
-  and without diacritics, minus any the base covers; and near misses made by swapping the key object of an
-  entry's question (its rarest word) for a foreign one ("quên mật khẩu VNeID" → "quên mật khẩu hộ chiếu").
+  and without diacritics, minus any the base covers; questions about public services whose topics the base never
+  names (a base about power and water must decline an ID-card question); and near misses made by swapping the
+  key object of an entry's question (its rarest word) for a foreign one ("quên mật khẩu VNeID" → "quên mật khẩu
+  hộ chiếu").
 
 The answer threshold is the lowest confidence at which the generic negatives are answered at most
 ``NEGATIVE_ANSWERED`` of the time and the made-up near misses at most ``NEAR_MISS_ANSWERED`` (many of them stay
@@ -54,7 +56,7 @@ FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per u
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 18  # bump when the calibration method changes
+CACHE_VERSION = 19  # bump when the calibration method changes
 COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
@@ -154,6 +156,18 @@ def _typo(text: str) -> str:
     return " ".join(words)
 
 
+def _other_services(index: SearchIndex) -> list[str]:
+    """The shipped questions about public services whose topics the base never names in its questions, variants
+    or tags (its answers mention many services in passing: "mang theo căn cước")."""
+    named = f" {' '.join(p.text for i in range(len(index.entries)) for p in index.phrases(i))} "
+    out = []
+    for item in bank()["services_out_of_scope"]:
+        topics = (index.normalizer.normalize(t).stripped_text for t in item["topics"])
+        if not any(t and f" {t} " in named for t in topics):
+            out.append(str(item["q"]))
+    return out
+
+
 def _near_misses(index: SearchIndex, words: Callable[[str], list[str]]) -> list[str]:
     """Short phrases of entries with their key object (rarest word, with a rare neighbour) swapped for a foreign
     object the base never mentions: "quên mật khẩu VNeID" → "quên mật khẩu hộ chiếu"."""
@@ -180,13 +194,15 @@ def _near_misses(index: SearchIndex, words: Callable[[str], list[str]]) -> list[
 
 
 def _cache_key(index: SearchIndex) -> str:
-    """What a calibration depends on: the entries' text, the lexicon, the engine's weights and the model."""
+    """What a calibration depends on: the entries' text, the lexicon (shipped and the base's own), the engine's
+    weights and the model."""
     from bot.kb import search
 
     digest = hashlib.sha256()
+    lexicon = index.normalizer.lexicon  # the shipped one with the base's own additions
     parts: list[object] = [
         CACHE_VERSION, search.RANK_WEIGHTS, search.ACCEPT_WEIGHTS, index.semantic is not None, bank(),
-        sorted(index.kb.abbreviations.items()), index.kb.synonyms,
+        sorted(lexicon.abbreviations.items()), lexicon.synonyms, lexicon.fillers, lexicon.trailing_fillers,
     ]  # fmt: skip
     for part in parts:
         digest.update(repr(part).encode())
@@ -261,6 +277,7 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     ]
     phrases = [fold(p) for e in kb.entries for p in (e.question, *e.variants)]
     generic = [q for q in bank()["out_of_scope"] if fold(q) not in phrases]
+    generic += _other_services(index)
     generic += [fold(q) for q in generic]
     near_texts = _near_misses(index, index.words)
     if index.semantic is not None:

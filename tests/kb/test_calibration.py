@@ -55,6 +55,36 @@ def test_near_misses_swap_in_objects_the_base_never_mentions(write_kb: WriteKb) 
         assert all(f" {o} " not in f" {corpus} " for o in swapped)
 
 
+_POWER = """\
+category: dien
+title: Điện sinh hoạt
+entries:
+  - id: dien-cap-moi
+    question: Nhà mới xây muốn lắp công tơ điện thì làm thủ tục gì?
+    variants: [đăng ký cấp điện mới]
+    answer: Mang theo căn cước và giấy tờ nhà đến điện lực.
+  - id: dien-cat-dien
+    question: Xem lịch cắt điện ở đâu?
+    answer: Trên ứng dụng của điện lực.
+"""
+
+
+def test_service_questions_are_negatives_only_where_the_base_never_names_their_topic(write_kb: WriteKb) -> None:
+    folder = write_kb({"dien.yaml": _POWER})
+    kb = load_knowledge(folder).kb
+    assert kb is not None
+    power = calibration._other_services(SearchIndex(kb, calibrate=False))
+    (folder / "dien.yaml").unlink()
+    # An answer that mentions the ID card in passing does not make the base cover it; its own topics are left out.
+    assert "làm lại căn cước bị mất thì nộp hồ sơ ở đâu" in power
+    assert "lịch cắt điện khu phố tuần này" not in power
+    kb = load_knowledge(write_kb({"vneid.yaml": TOPIC_VNEID.replace("mức 2?", "mức 2 bằng căn cước?")})).kb
+    assert kb is not None
+    ids = calibration._other_services(SearchIndex(kb, calibrate=False))
+    assert "làm lại căn cước bị mất thì nộp hồ sơ ở đâu" not in ids
+    assert "lịch cắt điện khu phố tuần này" in ids
+
+
 def test_held_out_phrase_is_removed_from_its_entry(write_kb: WriteKb) -> None:
     kb = load_knowledge(write_kb()).kb
     assert kb is not None
