@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.accuracy import counts, engine_by_kind, evaluate, print_by_kind, print_table
-from benchmarks.questions import IN_SCOPE_KINDS, load_questions, validate
+from benchmarks.questions import load_questions, validate
 from bot.kb.loader import load_knowledge
 from bot.kb.search import SearchIndex
 
@@ -59,13 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         index = SearchIndex(loaded.kb)  # calibrates itself on its own entries, as a ward's base does
         load_s = time.perf_counter() - started
         table = evaluate(questions, loaded.kb, index)
-        in_scope = sum(1 for q in questions if q.kind in IN_SCOPE_KINDS)
+        n = counts(questions)
         rows.append(
             (
                 folder.name,
                 len(loaded.kb.entries),
-                in_scope,
-                len(questions) - in_scope,
+                n["top-1 in-scope"],
+                n["declined (oos+near)"],
                 {**table["engine"], "bm25": table["bm25s raw tokens"]["top-1 in-scope"]},
                 load_s,
                 index.calibration.summary(),
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.by_kind:
             print(f"\n## {folder.name}: {len(loaded.kb.entries)} entries, {len(questions)} questions")
-            print_table(table, counts(questions), "Accuracy (top-1 per kind; declines for oos/near)")
+            print_table(table, n, "Accuracy (top-1 per kind; declines for oos/near)")
             print_by_kind(engine_by_kind(questions, index), "The engine per kind")
     print("| base | entries | in scope | declines | " + " | ".join(SUMMARY) + " | BM25 top-1 | load s |")
     print("|---|---:|---:|---:|" + "---:|" * (len(SUMMARY) + 2))
