@@ -59,3 +59,21 @@ def validate(questions: list[Question], kb: KnowledgeBase) -> list[str]:
                 problems.append(f"{q.file}: copies a phrase of {entry_id}: {q.text!r}")
                 break
     return problems
+
+
+RESEMBLE_RATIO = 75  # token_sort_ratio on accent-folded text at or above which two questions are near-copies
+RESEMBLE_SHARED = (0.7, 0.5)  # shared words over the shorter and over the longer question's words
+
+
+def resembles(a: str, b: str) -> bool:
+    """Whether two questions are close enough that one could have been written from the other: nearly the same
+    letters in any word order, or most of the words of both shared. Calibration data must not resemble any
+    labelled question, or the benchmarks would measure the engine on what it calibrated on."""
+    fa, fb = fold(a), fold(b)
+    if fuzz.token_sort_ratio(fa, fb) >= RESEMBLE_RATIO:
+        return True
+    wa, wb = set(fa.split()), set(fb.split())
+    if not wa or not wb:
+        return False
+    shared = len(wa & wb)
+    return shared / min(len(wa), len(wb)) >= RESEMBLE_SHARED[0] and shared / max(len(wa), len(wb)) >= RESEMBLE_SHARED[1]
