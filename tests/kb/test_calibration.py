@@ -76,12 +76,12 @@ def test_service_questions_are_negatives_only_where_the_base_never_names_their_t
     power = calibration._other_services(SearchIndex(kb, calibrate=False))
     (folder / "dien.yaml").unlink()
     # An answer that mentions the ID card in passing does not make the base cover it; its own topics are left out.
-    assert "làm lại căn cước bị mất thì nộp hồ sơ ở đâu" in power
+    assert "thẻ căn cước bị gãy đôi có phải làm thẻ khác không" in power
     assert "lịch cắt điện khu phố tuần này" not in power
     kb = load_knowledge(write_kb({"vneid.yaml": TOPIC_VNEID.replace("mức 2?", "mức 2 bằng căn cước?")})).kb
     assert kb is not None
     ids = calibration._other_services(SearchIndex(kb, calibrate=False))
-    assert "làm lại căn cước bị mất thì nộp hồ sơ ở đâu" not in ids
+    assert "thẻ căn cước bị gãy đôi có phải làm thẻ khác không" not in ids
     assert "lịch cắt điện khu phố tuần này" in ids
 
 
