@@ -95,7 +95,7 @@ def fit_models(index: SearchIndex, questions: Sequence[Question]) -> tuple[np.nd
     groups = []
     for q in questions:
         ranked = index.rank(q.text)[:15]
-        right = [k for k, r in enumerate(ranked) if index.entries[r.index].id == q.expected]
+        right = [k for k, r in enumerate(ranked) if index.documents[r.index].id == q.expected]
         if right and len(ranked) > 1:
             groups.append((np.array([r.features for r in ranked]), right[0]))
     rank_w = fit_listwise(groups)
@@ -106,7 +106,7 @@ def fit_models(index: SearchIndex, questions: Sequence[Question]) -> tuple[np.nd
         ranked = index.rank(q.text)
         if ranked:
             rows.append(accept_features(ranked, 0))
-            labels.append(int(index.entries[ranked[0].index].id == q.expected))
+            labels.append(int(index.documents[ranked[0].index].id == q.expected))
     accept_w = fit(np.array(rows), np.array(labels, dtype=float), l2=1e-2, signs=ACCEPT_SIGNS)
     engine.ACCEPT_WEIGHTS = tuple(float(v) for v in accept_w)
     return rank_w, accept_w, len(groups)

@@ -300,7 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         alone = [index.meaning_best(q.text) for q in questions]
         if any(i is not None for i in alone):
             right = sum(
-                1 for q, i in zip(questions, alone, strict=True) if i is not None and index.entries[i].id == q.expected
+                1
+                for q, i in zip(questions, alone, strict=True)
+                if i is not None and index.documents[i].id == q.expected
             )
             print(f"\nthe embedding alone ({title}): top-1 {right / len(questions):.3f}")
     done = time.perf_counter()

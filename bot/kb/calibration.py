@@ -10,7 +10,9 @@ uniform base), so every index calibrates itself when it is built, from its own e
   and without diacritics, minus any the base covers; questions about public services whose topics the base never
   names (a base about power and water must decline an ID-card question); and near misses made by swapping the
   key object of an entry's question (its rarest word) for a foreign one ("quên mật khẩu VNeID" → "quên mật khẩu
-  hộ chiếu").
+  hộ chiếu"). The questions about other services are indexed beside the entries (see ``SearchIndex``): the
+  held-out copy keeps every other one of them, and the rest are asked of it, so that each is declined, or not,
+  without its own twin in the index.
 
 The answer threshold is the lowest confidence at which the generic negatives are answered at most
 ``NEGATIVE_ANSWERED`` of the time and the made-up near misses at most ``NEAR_MISS_ANSWERED`` (many of them stay
@@ -38,7 +40,7 @@ import numpy as np
 import yaml
 
 from bot.kb.models import Category, Entry, KnowledgeBase
-from bot.kb.normalize import fold
+from bot.kb.normalize import Normalizer, fold
 
 if TYPE_CHECKING:
     from bot.kb.search import Ranked, SearchIndex
@@ -56,7 +58,7 @@ FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per u
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 19  # bump when the calibration method changes
+CACHE_VERSION = 21  # bump when the calibration method changes
 COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
@@ -156,13 +158,14 @@ def _typo(text: str) -> str:
     return " ".join(words)
 
 
-def _other_services(index: SearchIndex) -> list[str]:
+def other_services(kb: KnowledgeBase, normalizer: Normalizer) -> list[str]:
     """The shipped questions about public services whose topics the base never names in its questions, variants
     or tags (its answers mention many services in passing: "mang theo căn cước")."""
-    named = f" {' '.join(p.text for i in range(len(index.entries)) for p in index.phrases(i))} "
+    phrases = (p for e in kb.entries for p in (e.question, *e.variants, " ".join(e.tags)))
+    named = f" {' '.join(normalizer.normalize(p).stripped_text for p in phrases)} "
     out = []
     for item in bank()["services_out_of_scope"]:
-        topics = (index.normalizer.normalize(t).stripped_text for t in item["topics"])
+        topics = (normalizer.normalize(t).stripped_text for t in item["topics"])
         if not any(t and f" {t} " in named for t in topics):
             out.append(str(item["q"]))
     return out
@@ -235,7 +238,7 @@ def _store(key: str, result: Calibration, weights: tuple[float, ...] | None) -> 
         log.warning("calibration not cached: %s", exc)
 
 
-def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]) -> Calibration:
+def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]], SearchIndex]) -> Calibration:
     """Choose the thresholds for ``index`` from its own knowledge base; ``build`` makes an uncalibrated index.
     The result is cached by the base's content (with the fitted weights), so an unchanged base loads at once."""
     kb = index.kb
@@ -253,12 +256,17 @@ def calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex])
     return result
 
 
-def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]) -> Calibration:
-    from bot.kb.search import accept_probability, fuse  # the search module imports this one
+def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]], SearchIndex]) -> Calibration:
+    from bot.kb.search import fuse  # the search module imports this one
 
     kb = index.kb
     holdout_kb, held = _holdout(kb)
-    holdout = build(holdout_kb)
+    # Half the questions about other services stay indexed; the other half are asked as out-of-scope questions,
+    # which a question about another service must then be declined without its own twin in the index.
+    services = [e.question for e in index.documents[len(index.entries) :]]
+    holdout = build(holdout_kb, services[0::2])
+    asked = services[1::2]
+    asked += [fold(q) for q in asked]
     contexts: list[str] = bank()["contexts"]
     forms = [
         (entry, form)
@@ -277,11 +285,10 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     ]
     phrases = [fold(p) for e in kb.entries for p in (e.question, *e.variants)]
     generic = [q for q in bank()["out_of_scope"] if fold(q) not in phrases]
-    generic += _other_services(index)
     generic += [fold(q) for q in generic]
     near_texts = _near_misses(index, index.words)
     if index.semantic is not None:
-        holdout.prepare_queries([f for _, f in forms])
+        holdout.prepare_queries([*(f for _, f in forms), *asked])
         index.prepare_queries([*generic, *near_texts])
         # With the largest weight ``rank`` computes the semantic gaps wherever any weight could change the winner;
         # each weight is then tried on them.
@@ -289,37 +296,44 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase], SearchIndex]
     # Each calibration question is ranked once; fusion weights and acceptance weights are fitted on the lists.
     pos_lists = [(entry.id, holdout.rank(form)) for entry, form in forms]
     neg_lists = [index.rank(q) for q in generic]
+    svc_lists = [holdout.rank(q) for q in asked]
     near_lists = [index.rank(q) for q in near_texts]
     if index.semantic is not None:
         weight = _fusion_weight(holdout, pos_lists[:typed])
         index.fusion_weight = holdout.fusion_weight = weight
         pos_lists = [(i, fuse(r, weight)) for i, r in pos_lists]
         neg_lists = [fuse(r, weight) for r in neg_lists]
+        svc_lists = [fuse(r, weight) for r in svc_lists]
         near_lists = [fuse(r, weight) for r in near_lists]
-    labelled = [(r, holdout.entries[r[0].index].id == i) for i, r in pos_lists if r]
+    labelled = [(r, holdout.documents[r[0].index].id == i) for i, r in pos_lists if r]
     # How far the embedding alone agrees with each question's best candidate (None without the model).
     pos_margins = [
         holdout.meaning_margin(form, r[0].index) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r
     ]
     neg_margins = [index.meaning_margin(q, r[0].index) if r else None for q, r in zip(generic, neg_lists, strict=True)]
+    neg_margins += [holdout.meaning_margin(q, r[0].index) if r else None for q, r in zip(asked, svc_lists, strict=True)]
+    # Each negative with the index it was asked of.
+    asked_of = [(index, r) for r in neg_lists] + [(holdout, r) for r in svc_lists]
     near_margins = [
         index.meaning_margin(q, r[0].index) if r else None for q, r in zip(near_texts, near_lists, strict=True)
     ]
-    negatives_ranked = [r for r in (*neg_lists, *near_lists) if r]
+    # A question whose best match is another service's is declined before the acceptance model is asked.
+    negatives_ranked = [
+        r for ix, r in (*asked_of, *((index, r) for r in near_lists)) if r and not ix.is_background(r[0].index)
+    ]
     if REFIT_ACCEPTANCE:
         # Entries found by their answer alone (their single question held out) tell the thresholds how confusable
         # the base is, but would teach the acceptance model to trust answer text more than real questions deserve.
         varied = {e.id for e in kb.entries if e.variants}
         fitted = [
-            (r, holdout.entries[r[0].index].id == i)
+            (r, holdout.documents[r[0].index].id == i)
             for (entry, _), (i, r) in zip(forms, pos_lists, strict=True)
-            if r and entry.id in varied
+            if r and entry.id in varied and not holdout.is_background(r[0].index)
         ]
         index.accept_weights = holdout.accept_weights = _fit_acceptance(fitted, negatives_ranked)
-    weights = index.accept_weights
-    positives = [(accept_probability(r, 0, weights), ok) for r, ok in labelled]
-    negatives = [accept_probability(r, 0, weights) if r else 0.0 for r in neg_lists]
-    near = [accept_probability(r, 0, weights) if r else 0.0 for r in near_lists]
+    positives = [(holdout.top_confidence(r), ok) for r, ok in labelled]
+    negatives = [ix.top_confidence(r) for ix, r in asked_of]
+    near = [index.top_confidence(r) for r in near_lists]
     if not positives or not negatives:
         return Calibration(*SHIPPED)
     answer_at = max(_answer_threshold(positives, negatives, near), _cost_threshold(positives))
@@ -362,8 +376,9 @@ def _fusion_weight(holdout: SearchIndex, ranked: Sequence[tuple[str, Sequence[Ra
     for w in FUSION_WEIGHTS:
         hits = 0
         for entry_id, candidates in ranked:
-            fused = fuse(candidates, w)
-            hits += bool(fused) and holdout.entries[fused[0].index].id == entry_id
+            # The entry a citizen would be offered first: questions about other services are never offered.
+            first = next((r for r in fuse(candidates, w) if not holdout.is_background(r.index)), None)
+            hits += first is not None and holdout.entries[first.index].id == entry_id
         if hits > best_hits:
             best_w, best_hits = w, hits
     return best_w

@@ -227,7 +227,7 @@ def _lines(blob: np.ndarray, count: int) -> list[str]:
 
 def save(folder: Path, index: SearchIndex) -> None:
     """Save ``index``'s rows for the knowledge base in ``folder`` (never fails loudly: a start only gets slower)."""
-    n = len(index.entries)
+    n = len(index.documents)
     arrays = dict(index.row_arrays())
     phrase_bounds = array("q", [0])
     flags = array("b")
@@ -248,7 +248,7 @@ def save(folder: Path, index: SearchIndex) -> None:
         arrays[f"phrase_{name}_bounds"] = np.frombuffer(ends[name], dtype=np.int64)
     arrays["terms_text"] = _blob(index.vocabulary)
     arrays["grams_text"] = _blob(index.gram_vocabulary)
-    arrays["entries_text"] = _blob(entry_digest(e) for e in index.entries)
+    arrays["entries_text"] = _blob(entry_digest(e) for e in index.documents)
     arrays["phrase_text"] = _blob(p.text for i in range(n) for p in index.phrases(i))
     arrays["entities_text"] = _blob(
         _GROUP.join(_NAME.join(sorted(group)) for group in index.entities(i)) for i in range(n)

@@ -9,6 +9,11 @@ logistic acceptance model over the best candidate (its share of the ranking, its
 question's strongest word that the entry lacks, the share of the question the knowledge base never uses)
 gives a calibrated confidence in [0, 1]. Both models are fitted by ``benchmarks/fit_confidence.py``.
 
+Questions about other public services that the base never names (shipped with the calibration data) are indexed
+after the entries: a question closer to one of them than to any entry is declined, and they are never offered.
+Their words also count in the IDF, so that the words every procedure shares ("làm", "nộp hồ sơ", "ở đâu") weigh
+less in a small base about one trade.
+
 In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu", "không") weigh more than the
 context around it.
 
@@ -40,7 +45,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from bot.kb.calibration import SHIPPED, Calibration, bank
+from bot.kb.calibration import SHIPPED, Calibration, bank, other_services
 from bot.kb.calibration import calibrate as fit_calibration
 from bot.kb.diacritics import DiacriticRestorer
 from bot.kb.models import Entry, KnowledgeBase
@@ -125,6 +130,7 @@ ACCEPT_WEIGHTS = (
 )
 
 
+BACKGROUND_PREFIX = "~other-service-"  # ids of the indexed questions about other services
 _NO_TERM = -1  # the id of a query term the index has never seen: no entry holds it
 
 
@@ -384,12 +390,15 @@ class SearchIndex:
         semantic: SemanticModel | bool = True,
         previous: Reusable | None = None,
         all_cores: bool = False,
+        background: Sequence[str] | None = None,
     ) -> None:
         """Index ``kb``. ``semantic``: True for the shared embedding model (if it loads), False for lexical
         only, or a model to use. ``calibrate``: choose the fusion weight and the decision thresholds from ``kb``
         itself. ``previous``: an index this one replaces (a reload, a held-out copy): its entries that did not
         change are taken from it instead of being read again. ``all_cores``: embed on every core (a first load,
-        which nothing else waits on)."""
+        which nothing else waits on). ``background``: questions about other services, indexed beside the entries
+        so that a question closer to one of them than to any entry is declined; by default the shipped ones whose
+        topics ``kb`` never names."""
         self.kb = kb
         if normalizer is None and isinstance(previous, SearchIndex) and _same_lexicon(previous.kb, kb):
             normalizer = previous.normalizer
@@ -397,11 +406,18 @@ class SearchIndex:
             builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
         )
         self.entries: tuple[Entry, ...] = kb.entries
+        if background is None:
+            background = other_services(kb, self.normalizer)
+        # Indexed after the entries: a row at or beyond len(self.entries) is a question about another service.
+        self.documents: tuple[Entry, ...] = self.entries + tuple(
+            Entry(id=f"{BACKGROUND_PREFIX}{k}", category=BACKGROUND_PREFIX, question=q, answer="")
+            for k, q in enumerate(background)
+        )
         self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
         self._all_cores = all_cores
         self._entity_groups = self._exclusive_entities()
         self._entity_sets: dict[tuple[frozenset[str], ...], tuple[frozenset[str], ...]] = {}
-        n = len(self.entries)
+        n = len(self.documents)
         old = previous if previous is not None and previous.reusable_for(self.normalizer) else None
         # Every stripped word, bigram and accented word has one id (and every trigram one of its own numbering);
         # a rebuilt index keeps its predecessor's numbering, so the unchanged entries' rows stay valid.
@@ -411,7 +427,7 @@ class SearchIndex:
         self._content_at: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], int] | None = None
         rows: list[EntryRows] = []
         self.reused = 0  # entries taken from ``previous`` (for logs and tests)
-        for entry in self.entries:
+        for entry in self.documents:
             row = old.rows_for(entry) if old is not None else None
             if row is None:
                 row = self._analyse(entry)
@@ -445,8 +461,8 @@ class SearchIndex:
         self._match_postings = _bm25_postings(
             flat[in_match], owners[in_match], match_counts[in_match].astype(np.float64), n, idf_by_id, self._term_ids
         )
-        self._categories = sorted({e.category for e in self.entries})
-        self._category_of = [self._categories.index(e.category) for e in self.entries]
+        self._categories = sorted({e.category for e in self.documents})
+        self._category_of = [self._categories.index(e.category) for e in self.documents]
         self._topic = self._topic_table()
         self._vocab = sorted(t for t in self._idf if "_" not in t)
         self._vocab_set = frozenset(self._vocab)
@@ -550,7 +566,7 @@ class SearchIndex:
     def rows_for(self, entry: Entry) -> EntryRows | None:
         """The rows this index holds for an entry with exactly ``entry``'s text, if any."""
         if self._content_at is None:
-            self._content_at = {_content(e): i for i, e in enumerate(self.entries)}
+            self._content_at = {_content(e): i for i, e in enumerate(self.documents)}
         i = self._content_at.get(_content(entry))
         return None if i is None else self.rows(i)
 
@@ -663,7 +679,7 @@ class SearchIndex:
             return
         texts: list[str] = []
         owner: list[int] = []
-        for i, (entry, row) in enumerate(zip(self.entries, rows, strict=True)):
+        for i, (entry, row) in enumerate(zip(self.documents, rows, strict=True)):
             if row.vectors is not None:
                 continue
             for phrase in (entry.question, *entry.variants[: SEMANTIC_PHRASES - 1]):
@@ -761,7 +777,7 @@ class SearchIndex:
         """Choose the fusion weight and the decision thresholds from this knowledge base itself (see
         :mod:`bot.kb.calibration`)."""
 
-        def build(other: KnowledgeBase) -> SearchIndex:
+        def build(other: KnowledgeBase, background: Sequence[str]) -> SearchIndex:
             return SearchIndex(
                 other,
                 self.normalizer,
@@ -769,6 +785,7 @@ class SearchIndex:
                 semantic=self.semantic or False,
                 previous=self,
                 all_cores=self._all_cores,
+                background=background,
             )
 
         try:
@@ -826,7 +843,7 @@ class SearchIndex:
     def confidence_of(self, text: str) -> tuple[float, str | None]:
         """The best candidate's confidence and id, before any decision."""
         ranked = self.rank(text)
-        if not ranked:
+        if not ranked or self.is_background(ranked[0].index):
             return 0.0, None
         return accept_probability(ranked, 0, self.accept_weights), self.entries[ranked[0].index].id
 
@@ -927,7 +944,7 @@ class SearchIndex:
         )
 
     def _bm25(self, q: _Query, postings: _Postings) -> np.ndarray:
-        n = len(self.entries)
+        n = len(self.documents)
         ids: list[np.ndarray] = []
         ws: list[np.ndarray] = []
         for term, weight in (*q.uni.items(), *((b, 1.0) for b in q.bi)):
@@ -940,7 +957,7 @@ class SearchIndex:
         return np.bincount(np.concatenate(ids), weights=np.concatenate(ws), minlength=n)
 
     def _char(self, q: _Query) -> np.ndarray:
-        n = len(self.entries)
+        n = len(self.documents)
         ids: list[np.ndarray] = []
         ws: list[np.ndarray] = []
         mass = 0.0
@@ -1057,7 +1074,7 @@ class SearchIndex:
         doc = self._bm25(q, self._doc_postings)
         match = self._bm25(q, self._match_postings)
         char = self._char(q)
-        n = len(self.entries)
+        n = len(self.documents)
         picked: set[int] = set(extra)
         for scores, k in ((doc, LEXICAL_CANDIDATES), (char, CHAR_CANDIDATES)):
             top = np.argpartition(-scores, min(k, n - 1))[:k]
@@ -1128,7 +1145,7 @@ class SearchIndex:
         if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
             return lexical  # no cosine gap could change the winner: skip the model
         per_entry = self._entry_cosines(self.semantic.embed_query(reading))
-        k = min(SEMANTIC_CANDIDATES, len(self.entries))
+        k = min(SEMANTIC_CANDIDATES, len(self.documents))
         extra = [int(i) for i in np.argpartition(-per_entry, k - 1)[:k]]
         if any(i not in best for i in extra):
             best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, extra)
@@ -1146,11 +1163,20 @@ class SearchIndex:
             return SearchResult(query, "", Decision.DECLINE, ())
         norm = self.normalizer.normalize(query[:MAX_QUERY_CHARS])
         candidates: list[Candidate] = []
+        rows: list[int] = []  # each candidate's row in the index
         ceiling = 1.0
-        for k, r in enumerate(ranked[:limit]):
+        for k, r in enumerate(ranked):
+            if len(candidates) == limit:
+                break
+            if self.is_background(r.index):
+                continue
             confidence = min(ceiling, accept_probability(ranked, k, self.accept_weights))
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
+            rows.append(r.index)
+        if self.is_background(ranked[0].index):
+            # Closer to a question about another service than to any entry: not this base's to answer.
+            return SearchResult(query, norm.text, Decision.DECLINE, tuple(candidates))
         decision = self._decide(candidates)
         first = ranked[0].index
         if _topicless(norm.stripped):
@@ -1162,7 +1188,7 @@ class SearchIndex:
             # Never answer outright from an entry about another system or document than the one named: offer
             # the candidates that do not contradict the question first.
             decision = Decision.SUGGEST
-            fits = [c for c, r in zip(candidates, ranked, strict=False) if not self.contradicts(query, r.index)]
+            fits = [c for c, i in zip(candidates, rows, strict=True) if not self.contradicts(query, i)]
             candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, norm.text, decision, tuple(candidates))
 
@@ -1175,6 +1201,17 @@ class SearchIndex:
             return False
         margin = self.meaning_margin(query, i)
         return margin is not None and margin >= cal.agree_margin
+
+    def is_background(self, i: int) -> bool:
+        """Whether row ``i`` of a ranking is a question about another service rather than an entry."""
+        return i >= len(self.entries)
+
+    def top_confidence(self, ranked: Sequence[Ranked]) -> float:
+        """The confidence with which the best of ``ranked`` would be answered; 0 when it is about another
+        service (such a question is declined)."""
+        if not ranked or self.is_background(ranked[0].index):
+            return 0.0
+        return accept_probability(ranked, 0, self.accept_weights)
 
     def _decide(self, candidates: Sequence[Candidate]) -> Decision:
         cal = self.calibration

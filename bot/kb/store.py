@@ -225,7 +225,7 @@ class KnowledgeStore:
             raise KnowledgeLoadError(result.problems)
         reuse: Reusable | None = previous if previous is not None else index_cache.load(path, result.kb)
         index = SearchIndex(result.kb, calibrate=previous is None, previous=reuse, all_cores=previous is None)
-        if index.reused < len(index.entries):
+        if index.reused < len(index.documents):
             if previous is None:
                 index_cache.save(path, index)
             else:  # a reload goes live first; the next start needs the file, not this reload

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 
 from bot.kb import calibration
 from bot.kb.loader import load_knowledge
+from bot.kb.models import KnowledgeBase
 from bot.kb.normalize import fold
+from bot.kb.result import Decision
 from bot.kb.search import Ranked, SearchIndex
 from tests.kb.conftest import TOPIC_VNEID
 
@@ -69,20 +71,63 @@ entries:
 """
 
 
+def _services(kb: KnowledgeBase) -> list[str]:
+    return calibration.other_services(kb, SearchIndex(kb, calibrate=False, semantic=False).normalizer)
+
+
 def test_service_questions_are_negatives_only_where_the_base_never_names_their_topic(write_kb: WriteKb) -> None:
     folder = write_kb({"dien.yaml": _POWER})
     kb = load_knowledge(folder).kb
     assert kb is not None
-    power = calibration._other_services(SearchIndex(kb, calibrate=False))
+    power = _services(kb)
     (folder / "dien.yaml").unlink()
     # An answer that mentions the ID card in passing does not make the base cover it; its own topics are left out.
     assert "thẻ căn cước bị gãy đôi có phải làm thẻ khác không" in power
     assert "lịch cắt điện khu phố tuần này" not in power
     kb = load_knowledge(write_kb({"vneid.yaml": TOPIC_VNEID.replace("mức 2?", "mức 2 bằng căn cước?")})).kb
     assert kb is not None
-    ids = calibration._other_services(SearchIndex(kb, calibrate=False))
+    ids = _services(kb)
     assert "thẻ căn cước bị gãy đôi có phải làm thẻ khác không" not in ids
     assert "lịch cắt điện khu phố tuần này" in ids
+
+
+_ID_CARD = "thẻ căn cước bị gãy đôi có phải làm thẻ khác không"
+
+
+def test_a_question_about_another_service_is_declined_and_never_offered(write_kb: WriteKb) -> None:
+    kb = load_knowledge(write_kb({"dien.yaml": _POWER})).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=False)
+    services = calibration.other_services(kb, index.normalizer)
+    # Indexed after the entries, never among them.
+    assert [e.question for e in index.documents[len(index.entries) :]] == services
+    assert _ID_CARD in services
+    assert index.is_background(index.rank(_ID_CARD)[0].index)
+    result = index.search(_ID_CARD)
+    assert result.decision is Decision.DECLINE
+    assert all(c.entry in index.entries for c in result.candidates)
+    assert index.confidence_of(_ID_CARD) == (0.0, None)
+    # Without them, the same question is ranked against the base's own entries alone.
+    bare = SearchIndex(kb, semantic=False, calibrate=False, background=())
+    assert bare.documents == bare.entries
+    assert not bare.is_background(bare.rank(_ID_CARD)[0].index)
+    assert index.search("Nhà mới xây muốn lắp công tơ điện thì làm thủ tục gì?").answered
+
+
+def test_calibration_keeps_half_the_other_services_indexed_and_asks_the_other_half(write_kb: WriteKb) -> None:
+    kb = load_knowledge(write_kb({"dien.yaml": _POWER})).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=False, calibrate=False)
+    services = [e.question for e in index.documents[len(index.entries) :]]
+    indexed: list[list[str]] = []
+
+    def build(other: KnowledgeBase, background: Sequence[str]) -> SearchIndex:
+        indexed.append(list(background))
+        return SearchIndex(other, index.normalizer, calibrate=False, semantic=False, background=background)
+
+    result = calibration._calibrate(index, build)
+    assert indexed == [services[0::2]]
+    assert result.fitted and result.negatives >= len(services[1::2])
 
 
 def test_held_out_phrase_is_removed_from_its_entry(write_kb: WriteKb) -> None:
