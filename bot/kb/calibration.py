@@ -55,10 +55,12 @@ NEAR_MISS_MAX_WORDS = 8  # in a longer phrase one swapped object leaves the ques
 MAX_HOLDOUT_INDEX = 1500  # entries in the held-out index of a large base (a sample keeps reloads fast)
 THRESHOLD_RANGE = (0.15, 0.97)  # a calibration that lands outside this range is clamped into it
 FUSION_WEIGHTS = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)  # lexical score units per unit of cosine gap
+FUSION_DEFAULT = 20.0  # the middle of the grid, kept unless the base's own questions show better beyond chance
+FUSION_SIGNIFICANCE = 2.0  # standard deviations a paired gain must exceed
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 21  # bump when the calibration method changes
+CACHE_VERSION = 22  # bump when the calibration method changes
 COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
@@ -369,18 +371,29 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
 
 
 def _fusion_weight(holdout: SearchIndex, ranked: Sequence[tuple[str, Sequence[Ranked]]]) -> float:
-    """The weight of the semantic signal that ranks the held-out questions best (the smallest among ties)."""
+    """The weight of the semantic signal for this base: the middle of the grid, unless another weight ranks the
+    held-out questions better by more than chance (a paired comparison: the questions it gets right and the
+    middle one does not, against the reverse, beyond twice their standard deviation). Staff-written variants
+    share most words with their entry, so most weights tie on them, and picking by a question or two would be
+    noise."""
     from bot.kb.search import fuse
 
-    best_w, best_hits = 0.0, -1
-    for w in FUSION_WEIGHTS:
-        hits = 0
+    def right(w: float) -> list[bool]:
+        out = []
         for entry_id, candidates in ranked:
             # The entry a citizen would be offered first: questions about other services are never offered.
             first = next((r for r in fuse(candidates, w) if not holdout.is_background(r.index)), None)
-            hits += first is not None and holdout.entries[first.index].id == entry_id
-        if hits > best_hits:
-            best_w, best_hits = w, hits
+            out.append(first is not None and holdout.entries[first.index].id == entry_id)
+        return out
+
+    base = right(FUSION_DEFAULT)
+    best_w, best_gain = FUSION_DEFAULT, 0.0
+    for w in FUSION_WEIGHTS:
+        other = right(w)
+        gained = sum(1 for a, b in zip(other, base, strict=True) if a and not b)
+        lost = sum(1 for a, b in zip(other, base, strict=True) if b and not a)
+        if gained - lost > max(best_gain, FUSION_SIGNIFICANCE * (gained + lost) ** 0.5):
+            best_w, best_gain = w, gained - lost
     return best_w
 
 

@@ -245,3 +245,32 @@ def test_calibration_asks_each_held_out_phrase_with_a_typo_too(
     typos -= {form for _, phrase in held for form in (phrase, fold(phrase))}
     assert any(typo != fold(typo) for typo in typos)  # typed with diacritics too
     assert typos and typos <= set(asked)
+
+
+def _two_way(lexical_gap: float, cosine_gap: float) -> list[Ranked]:
+    """Entry 0 ahead on words by ``lexical_gap``, entry 1 closer in meaning by ``cosine_gap``."""
+    return [
+        Ranked(0, 1.0, [], 0.0, 0.0, lexical=1.0, semantic=-cosine_gap, share=1.0),
+        Ranked(1, 1.0 - lexical_gap, [], 0.0, 0.0, lexical=1.0 - lexical_gap, semantic=0.0, share=1.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flipped", "expected"),
+    [
+        (0, calibration.FUSION_DEFAULT),  # every weight ties: the middle of the grid stays
+        (3, calibration.FUSION_DEFAULT),  # three questions are within chance
+        (10, max(calibration.FUSION_WEIGHTS)),  # ten are not
+    ],
+)
+def test_fusion_weight_moves_from_the_middle_only_beyond_chance(
+    write_kb: WriteKb, flipped: int, expected: float
+) -> None:
+    kb = load_knowledge(write_kb({"dien.yaml": _POWER})).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=False, calibrate=False, background=())
+    right_id = index.entries[1].id
+    # Entry 1 comes first only with the largest weight (1.0 - 80 × 0.02 < 0 < 1.0 - 40 × 0.02).
+    ranked = [(right_id, _two_way(1.0, 0.02)) for _ in range(flipped)]
+    ranked += [(index.entries[0].id, _two_way(0.5, 0.0)) for _ in range(20)]  # right under every weight
+    assert calibration._fusion_weight(index, ranked) == expected
