@@ -15,7 +15,8 @@ Their words also count in the IDF, so that the words every procedure shares ("l�
 less in a small base about one trade.
 
 In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu", "không") weigh more than the
-context around it.
+context around it, and when that part, read alone, is answered outright from the entry the whole message ranks
+first, that entry is answered.
 
 With the embedding model (:mod:`bot.kb.semantic`), the question is read with diacritics restored from the base's
 own words (:mod:`bot.kb.diacritics`), and in a long message only the clause that asks and the sentence before it.
@@ -737,12 +738,7 @@ class SearchIndex:
         """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
         own vocabulary into words typed without them."""
         text = text[:MAX_QUERY_CHARS]
-        found = self._asking(text)
-        if found is not None:  # the model reads the clauses that ask, not the story around them
-            clauses, _, asking = found
-            # with the sentence just before the question, which usually names what "it" or "that" is
-            read = sorted({*asking, *(k - 1 for k in asking[:1] if k > 0)})
-            text = " ".join(clauses[k] for k in read)
+        text = self.asking_part(text) or text  # the model reads the clauses that ask, not the story around them
         tokens = self.normalizer.normalize(text).tokens
         restorer = self._restorer.get()
         return " ".join(restorer.restore(tokens) if restorer is not None else tokens)
@@ -865,6 +861,16 @@ class SearchIndex:
             token, self._vocab, scorer=Levenshtein.normalized_similarity, score_cutoff=0.74, limit=2
         )
         return [(word, 0.85 * score) for word, score, _ in found]
+
+    def asking_part(self, text: str) -> str | None:
+        """In a long message, the clauses that ask, with the sentence just before them (which usually names what
+        "it" or "that" is); None for a short message."""
+        found = self._asking(text)
+        if found is None:
+            return None
+        clauses, _, asking = found
+        read = sorted({*asking, *(k - 1 for k in asking[:1] if k > 0)})
+        return " ".join(clauses[k] for k in read)
 
     def _asking(self, text: str) -> tuple[list[str], list[tuple[str, ...]], list[int]] | None:
         """A long message's clauses, their stripped words, and which of them ask; None for a short message."""
@@ -1157,6 +1163,10 @@ class SearchIndex:
 
     def search(self, text: str, limit: int = 5) -> SearchResult:
         """Find the entries that answer ``text``; decide whether to answer, suggest or decline."""
+        return self._search(text, limit, whole=True)
+
+    def _search(self, text: str, limit: int, whole: bool) -> SearchResult:
+        """:meth:`search`; ``whole``: the message as sent (a long one's asking part may then be read alone)."""
         query = text if isinstance(text, str) else ""
         ranked = self.rank(query)
         if not ranked:
@@ -1182,7 +1192,10 @@ class SearchIndex:
         if _topicless(norm.stripped):
             # "làm sao?", "ở đâu?": a question with no topic is never answered outright, whatever it matches.
             decision = Decision.SUGGEST if decision is Decision.ANSWER else decision
-        elif decision is not Decision.ANSWER and self._meaning_agrees(query, first, candidates[0].score):
+        elif decision is not Decision.ANSWER and (
+            self._meaning_agrees(query, first, candidates[0].score)
+            or (whole and self._asking_part_agrees(query, first))
+        ):
             decision = Decision.ANSWER
         if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], first):
             # Never answer outright from an entry about another system or document than the one named: offer
@@ -1191,6 +1204,16 @@ class SearchIndex:
             fits = [c for c, i in zip(candidates, rows, strict=True) if not self.contradicts(query, i)]
             candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, norm.text, decision, tuple(candidates))
+
+    def _asking_part_agrees(self, query: str, i: int) -> bool:
+        """True when a long message's asking part, read alone, is answered outright from the same entry as the whole
+        message is ranked first on: the story around a question lowers the confidence of the entry it asks about,
+        and two readings that agree are rarely both wrong."""
+        part = self.asking_part(query[:MAX_QUERY_CHARS])
+        if part is None:
+            return False
+        alone = self._search(part, 1, whole=False)
+        return alone.answered and alone.candidates[0].entry is self.entries[i]
 
     def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
         """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated

@@ -143,3 +143,33 @@ def test_a_key_pressed_twice_is_read_as_the_word_meant(shipped_index: SearchInde
     doubled = shipped_index.search("quenn mat khauu vneidd")
     assert doubled.best is not None and plain.best is not None
     assert doubled.best.entry.id == plain.best.entry.id == "vneid-quen-mat-khau"
+
+
+_STORY = (
+    "Nhà tôi ở xa trung tâm, con cái đi làm cả ngày, chiều mới về. "
+    "Tôi muốn tự làm mọi việc trên điện thoại cho đỡ phiền. "
+)
+
+
+def test_a_long_message_is_answered_when_its_asking_part_alone_is_answered_from_the_same_entry(
+    shipped_index: SearchIndex,
+) -> None:
+    message = _STORY + "Quên mật khẩu VNeID thì lấy lại thế nào?"
+    # The story lowers the whole message's confidence below the answer threshold...
+    assert shipped_index._search(message, 5, whole=False).decision is Decision.SUGGEST
+    # ...but its asking part, read alone, is answered from the entry the whole message ranks first.
+    assert shipped_index.asking_part(message) is not None
+    result = shipped_index.search(message)
+    assert result.answered
+    assert result.candidates[0].entry.id == "vneid-quen-mat-khau"
+
+
+def test_a_long_message_whose_asking_part_points_elsewhere_is_not_answered(shipped_index: SearchIndex) -> None:
+    # The story ("không vào được ứng dụng") pulls toward the VssID entry; the question alone is about VNeID. The
+    # two readings disagree, so nothing is answered outright from the wrong one.
+    message = (
+        "Bố tôi năm nay 75 tuổi, mắt kém, ở nhà một mình. Hôm qua ông bấm mãi không vào được ứng dụng. "
+        "Quên mật khẩu VNeID thì lấy lại thế nào?"
+    )
+    result = shipped_index.search(message)
+    assert result.candidates[0].entry.id == "vneid-quen-mat-khau" or not result.answered
