@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         started = time.perf_counter()
         index = SearchIndex(loaded.kb)  # calibrates itself on its own entries, as a ward's base does
         load_s = time.perf_counter() - started
+        embedded = index.semantic.embedded if index.semantic is not None else 0
         table = evaluate(questions, loaded.kb, index)
+        # Questions for which the model embedded something (it runs only where it can change the outcome).
+        model_runs = (index.semantic.embedded - embedded) / len(questions) if index.semantic is not None else 0.0
         n = counts(questions)
         rows.append(
             (
@@ -66,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 len(loaded.kb.entries),
                 n["top-1 in-scope"],
                 n["declined (oos+near)"],
-                {**table["engine"], "bm25": table["bm25s raw tokens"]["top-1 in-scope"]},
+                {**table["engine"], "bm25": table["bm25s raw tokens"]["top-1 in-scope"], "model runs": model_runs},
                 load_s,
                 index.calibration.summary(),
             )
@@ -75,11 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n## {folder.name}: {len(loaded.kb.entries)} entries, {len(questions)} questions")
             print_table(table, n, "Accuracy (top-1 per kind; declines for oos/near)")
             print_by_kind(engine_by_kind(questions, index), "The engine per kind")
-    print("| base | entries | in scope | declines | " + " | ".join(SUMMARY) + " | BM25 top-1 | load s |")
-    print("|---|---:|---:|---:|" + "---:|" * (len(SUMMARY) + 2))
+    print("| base | entries | in scope | declines | " + " | ".join(SUMMARY) + " | BM25 top-1 | model ran | load s |")
+    print("|---|---:|---:|---:|" + "---:|" * (len(SUMMARY) + 3))
     for name, entries, n_in, n_out, cells, load_s, _ in rows:
         values = " | ".join(f"{cells[k]:.3f}" for k in SUMMARY)
-        print(f"| {name} | {entries} | {n_in} | {n_out} | {values} | {cells['bm25']:.3f} | {load_s:.1f} |")
+        runs = f"{cells['model runs']:.0%}"
+        print(f"| {name} | {entries} | {n_in} | {n_out} | {values} | {cells['bm25']:.3f} | {runs} | {load_s:.1f} |")
     for name, *_, summary in rows:
         print(f"  {name}: {summary}")
     return 0
