@@ -1184,12 +1184,16 @@ class SearchIndex:
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
             rows.append(r.index)
-        if self.is_background(ranked[0].index):
-            # Closer to a question about another service than to any entry: not this base's to answer.
+        topicless = _topicless(norm.stripped)
+        if self.is_background(ranked[0].index) and not topicless:
+            # Closer to a question about another service than to any entry: not this base's to answer. (Words
+            # that only ask, "thế nào?", say no more about another service than about this base.)
             return SearchResult(query, norm.text, Decision.DECLINE, tuple(candidates))
+        if not candidates:
+            return SearchResult(query, norm.text, Decision.DECLINE, ())
         decision = self._decide(candidates)
-        first = ranked[0].index
-        if _topicless(norm.stripped):
+        first = rows[0]
+        if topicless:
             # "làm sao?", "ở đâu?": a question with no topic is never answered outright, whatever it matches.
             decision = Decision.SUGGEST if decision is Decision.ANSWER else decision
         elif decision is not Decision.ANSWER and (

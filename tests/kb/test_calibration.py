@@ -114,6 +114,20 @@ def test_a_question_about_another_service_is_declined_and_never_offered(write_kb
     assert index.search("Nhà mới xây muốn lắp công tơ điện thì làm thủ tục gì?").answered
 
 
+@pytest.mark.parametrize("question", ["thế nào", "the nao", "làm sao ạ"])
+def test_words_that_only_ask_are_not_declined_as_another_service(write_kb: WriteKb, question: str) -> None:
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=False)
+    assert index.is_background(index.rank(question)[0].index)  # "thế nào" ends many questions about other services
+    result = index.search(question)
+    # Nothing says which topic is meant: the base's own closest entries are offered, as without the background.
+    assert result.decision is Decision.SUGGEST
+    assert result.candidates and all(c.entry in index.entries for c in result.candidates)
+    bare = SearchIndex(kb, semantic=False, background=())
+    assert bare.search(question).decision is Decision.SUGGEST
+
+
 def test_calibration_keeps_half_the_other_services_indexed_and_asks_the_other_half(write_kb: WriteKb) -> None:
     kb = load_knowledge(write_kb({"dien.yaml": _POWER})).kb
     assert kb is not None
