@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -160,11 +160,11 @@ def _typo(text: str) -> str:
     return " ".join(words)
 
 
-def other_services(kb: KnowledgeBase, normalizer: Normalizer) -> list[str]:
-    """The shipped questions about public services whose topics the base never names in its questions, variants
-    or tags (its answers mention many services in passing: "mang theo căn cước")."""
-    phrases = (p for e in kb.entries for p in (e.question, *e.variants, " ".join(e.tags)))
-    named = f" {' '.join(normalizer.normalize(p).stripped_text for p in phrases)} "
+def other_services(phrases: Iterable[str], normalizer: Normalizer) -> list[str]:
+    """The shipped questions about public services whose topics a base never names in ``phrases``: its questions,
+    variants and tags as normalized, accent-stripped text (its answers mention many services in passing: "mang
+    theo căn cước")."""
+    named = f" {' '.join(phrases)} "
     out = []
     for item in bank()["services_out_of_scope"]:
         topics = (normalizer.normalize(t).stripped_text for t in item["topics"])

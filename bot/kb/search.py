@@ -407,18 +407,10 @@ class SearchIndex:
             builtin_lexicon().extended(kb.abbreviations, [list(g) for g in kb.synonyms])
         )
         self.entries: tuple[Entry, ...] = kb.entries
-        if background is None:
-            background = other_services(kb, self.normalizer)
-        # Indexed after the entries: a row at or beyond len(self.entries) is a question about another service.
-        self.documents: tuple[Entry, ...] = self.entries + tuple(
-            Entry(id=f"{BACKGROUND_PREFIX}{k}", category=BACKGROUND_PREFIX, question=q, answer="")
-            for k, q in enumerate(background)
-        )
         self.semantic: SemanticModel | None = shared_model() if semantic is True else (semantic or None)
         self._all_cores = all_cores
         self._entity_groups = self._exclusive_entities()
         self._entity_sets: dict[tuple[frozenset[str], ...], tuple[frozenset[str], ...]] = {}
-        n = len(self.documents)
         old = previous if previous is not None and previous.reusable_for(self.normalizer) else None
         # Every stripped word, bigram and accented word has one id (and every trigram one of its own numbering);
         # a rebuilt index keeps its predecessor's numbering, so the unchanged entries' rows stay valid.
@@ -428,13 +420,27 @@ class SearchIndex:
         self._content_at: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], int] | None = None
         rows: list[EntryRows] = []
         self.reused = 0  # entries taken from ``previous`` (for logs and tests)
-        for entry in self.documents:
-            row = old.rows_for(entry) if old is not None else None
-            if row is None:
-                row = self._analyse(entry)
-            else:
-                self.reused += 1
-            rows.append(row)
+
+        def add(entries: Iterable[Entry]) -> None:
+            for entry in entries:
+                row = old.rows_for(entry) if old is not None else None
+                if row is None:
+                    row = self._analyse(entry)
+                else:
+                    self.reused += 1
+                rows.append(row)
+
+        add(self.entries)
+        if background is None:  # from the phrases just read (or taken over): nothing is normalized again
+            background = other_services((p.text for r in rows for p in r.phrases), self.normalizer)
+        # Indexed after the entries: a row at or beyond len(self.entries) is a question about another service.
+        extra = tuple(
+            Entry(id=f"{BACKGROUND_PREFIX}{k}", category=BACKGROUND_PREFIX, question=q, answer="")
+            for k, q in enumerate(background)
+        )
+        self.documents: tuple[Entry, ...] = self.entries + extra
+        add(extra)
+        n = len(self.documents)
 
         terms = _TermRows.of([r.terms for r in rows])
         self._answer_uni = _TermRows.of([r.answer_uni for r in rows])
