@@ -312,17 +312,15 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
     pos_margins = [
         holdout.meaning_margin(form, r[0].index) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r
     ]
-    neg_margins = [index.meaning_margin(q, r[0].index) if r else None for q, r in zip(generic, neg_lists, strict=True)]
-    neg_margins += [holdout.meaning_margin(q, r[0].index) if r else None for q, r in zip(asked, svc_lists, strict=True)]
-    # Each negative with the index it was asked of.
-    asked_of = [(index, r) for r in neg_lists] + [(holdout, r) for r in svc_lists]
-    near_margins = [
-        index.meaning_margin(q, r[0].index) if r else None for q, r in zip(near_texts, near_lists, strict=True)
-    ]
+    # Each negative with the index it was asked of: the generic ones of the base, the other services of its
+    # held-out copy (which lacks their twins).
+    asked_of = [(index, q, r) for q, r in zip(generic, neg_lists, strict=True)]
+    asked_of += [(holdout, q, r) for q, r in zip(asked, svc_lists, strict=True)]
+    near_of = [(index, q, r) for q, r in zip(near_texts, near_lists, strict=True)]
+    neg_margins = [ix.meaning_margin(q, r[0].index) if r else None for ix, q, r in asked_of]
+    near_margins = [ix.meaning_margin(q, r[0].index) if r else None for ix, q, r in near_of]
     # A question whose best match is another service's is declined before the acceptance model is asked.
-    negatives_ranked = [
-        r for ix, r in (*asked_of, *((index, r) for r in near_lists)) if r and not ix.is_background(r[0].index)
-    ]
+    negatives_ranked = [r for ix, _, r in (*asked_of, *near_of) if r and not ix.is_background(r[0].index)]
     if REFIT_ACCEPTANCE:
         # Entries found by their answer alone (their single question held out) tell the thresholds how confusable
         # the base is, but would teach the acceptance model to trust answer text more than real questions deserve.
@@ -334,8 +332,8 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
         ]
         index.accept_weights = holdout.accept_weights = _fit_acceptance(fitted, negatives_ranked)
     positives = [(holdout.top_confidence(r), ok) for r, ok in labelled]
-    negatives = [ix.top_confidence(r) for ix, r in asked_of]
-    near = [index.top_confidence(r) for r in near_lists]
+    negatives = [ix.top_confidence(r) for ix, _, r in asked_of]
+    near = [ix.top_confidence(r) for ix, _, r in near_of]
     if not positives or not negatives:
         return Calibration(*SHIPPED)
     answer_at = max(_answer_threshold(positives, negatives, near), _cost_threshold(positives))
@@ -388,7 +386,7 @@ def _fusion_weight(holdout: SearchIndex, ranked: Sequence[tuple[str, Sequence[Ra
 
     base = right(FUSION_DEFAULT)
     best_w, best_gain = FUSION_DEFAULT, 0.0
-    for w in FUSION_WEIGHTS:
+    for w in (w for w in FUSION_WEIGHTS if w != FUSION_DEFAULT):
         other = right(w)
         gained = sum(1 for a, b in zip(other, base, strict=True) if a and not b)
         lost = sum(1 for a, b in zip(other, base, strict=True) if b and not a)
