@@ -875,8 +875,21 @@ class SearchIndex:
         if found is None:
             return None
         clauses, _, asking = found
-        read = sorted({*asking, *(k - 1 for k in asking[:1] if k > 0)})
-        return " ".join(clauses[k] for k in read)
+        return _asking_part_of(clauses, asking)
+
+    def asking_readings(self, text: str) -> list[str]:
+        """A long message read in parts: its :meth:`asking_part`, then its question (the last clause that asks)
+        with each clause before it in turn, since the sentence that names the topic is often not the one just
+        before the question ("Sổ bảo hiểm ghi sai năm sinh. Tôi làm ở công ty xây dựng. Sửa ở đâu?"). Empty for a
+        short message."""
+        found = self._asking(text)
+        if found is None:
+            return []
+        clauses, _, asking = found
+        last = asking[-1]
+        readings = [_asking_part_of(clauses, asking)]
+        readings += [f"{clauses[k]} {clauses[last]}" for k in range(len(clauses)) if k != last]
+        return list(dict.fromkeys(readings))
 
     def _asking(self, text: str) -> tuple[list[str], list[tuple[str, ...]], list[int]] | None:
         """A long message's clauses, their stripped words, and which of them ask; None for a short message."""
@@ -1216,14 +1229,14 @@ class SearchIndex:
         return SearchResult(query, norm.text, decision, tuple(candidates))
 
     def _asking_part_agrees(self, query: str, i: int) -> bool:
-        """True when a long message's asking part, read alone, is answered outright from the same entry as the whole
-        message is ranked first on: the story around a question lowers the confidence of the entry it asks about,
-        and two readings that agree are rarely both wrong."""
-        part = self.asking_part(query[:MAX_QUERY_CHARS])
-        if part is None:
-            return False
-        alone = self._search(part, 1, whole=False)
-        return alone.answered and alone.candidates[0].entry is self.entries[i]
+        """True when one of a long message's :meth:`asking_readings`, read alone, is answered outright from the same
+        entry as the whole message is ranked first on: the story around a question lowers the confidence of the
+        entry it asks about, and two readings that agree are rarely both wrong."""
+        for part in self.asking_readings(query[:MAX_QUERY_CHARS]):
+            alone = self._search(part, 1, whole=False)
+            if alone.answered and alone.candidates[0].entry is self.entries[i]:
+                return True
+        return False
 
     def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
         """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated
@@ -1267,6 +1280,12 @@ class Ranked:
     lexical: float = 0.0  # the lexical ranking score alone
     semantic: float = 0.0  # embedding cosine minus the best candidate's (≤ 0; 0 when the signal did not run)
     share: float = 0.0  # how far the embedding is trusted for this question (its share of words with diacritics)
+
+
+def _asking_part_of(clauses: Sequence[str], asking: Sequence[int]) -> str:
+    """The clauses that ask, with the one just before the first of them."""
+    read = sorted({*asking, *(k - 1 for k in asking[:1] if k > 0)})
+    return " ".join(clauses[k] for k in read)
 
 
 def _topicless(words: Sequence[str]) -> bool:

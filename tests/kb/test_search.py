@@ -164,6 +164,30 @@ def test_a_long_message_is_answered_when_its_asking_part_alone_is_answered_from_
     assert result.candidates[0].entry.id == "vneid-quen-mat-khau"
 
 
+def test_a_long_message_is_answered_from_the_clause_that_names_its_topic_read_with_its_question(
+    shipped_index: SearchIndex,
+) -> None:
+    # The topic is in the first sentence; the sentence just before the question only tells the story.
+    message = (
+        "Tài khoản định danh của tôi mới ở mức 1. Tôi ở một mình, chân yếu đi lại khó. Muốn lên mức 2 thì phải làm sao?"
+    )
+    readings = shipped_index.asking_readings(message)
+    part = shipped_index.asking_part(message)
+    assert readings[0] == part
+    assert part is not None and shipped_index._search(part, 1, whole=False).decision is Decision.SUGGEST
+    assert shipped_index._search(message, 5, whole=False).decision is Decision.SUGGEST
+    topic = next(r for r in readings if r.startswith("Tài khoản định danh"))
+    assert topic.endswith("Muốn lên mức 2 thì phải làm sao")
+    result = shipped_index.search(message)
+    assert result.answered
+    assert result.candidates[0].entry.id == "vneid-dang-ky-muc-2"
+
+
+def test_a_short_message_has_no_readings_apart(shipped_index: SearchIndex) -> None:
+    assert shipped_index.asking_readings("Muốn lên mức 2 thì phải làm sao?") == []
+    assert shipped_index.asking_part("Muốn lên mức 2 thì phải làm sao?") is None
+
+
 def test_a_long_message_whose_asking_part_points_elsewhere_is_not_answered(shipped_index: SearchIndex) -> None:
     # The story ("không vào được ứng dụng") pulls toward the VssID entry; the question alone is about VNeID. The
     # two readings disagree, so nothing is answered outright from the wrong one.
