@@ -183,6 +183,41 @@ def test_a_long_message_is_answered_from_the_clause_that_names_its_topic_read_wi
     assert result.candidates[0].entry.id == "vneid-dang-ky-muc-2"
 
 
+def test_a_long_message_that_asks_about_two_things_is_not_answered_from_one(shipped_index: SearchIndex) -> None:
+    message = (
+        "Bà tôi quên mật khẩu VssID. Hai ông bà nhà tôi ở một mình, con cái đi làm xa cả. "
+        "Ông tôi quên mật khẩu VNeID. Phải làm thế nào bây giờ?"
+    )
+    answered = {
+        alone.candidates[0].entry.id
+        for alone in (shipped_index._search(r, 1, whole=False) for r in shipped_index.asking_readings(message))
+        if alone.answered
+    }
+    # The first clause read with the question answers one password entry, the asking part the other: they
+    # disagree, so neither is answered outright; both are offered.
+    assert answered == {"vneid-quen-mat-khau", "bao-hiem-vssid-quen-mat-khau"}
+    result = shipped_index.search(message)
+    assert result.decision is Decision.SUGGEST
+    assert answered <= {c.entry.id for c in result.candidates}
+
+
+def test_a_long_message_too_far_from_every_entry_is_not_read_in_parts(
+    shipped_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = (
+        "Cuối tuần này nhà tôi có giỗ, cả họ về đông đủ. Mẹ tôi muốn làm món tráng miệng cho các cháu. "
+        "Cách làm bánh bông lan mềm xốp thế nào?"
+    )
+    assert shipped_index.asking_readings(message)  # long enough to be read in parts
+    read: list[str] = []
+    monkeypatch.setattr(shipped_index, "asking_readings", lambda text: read.append(text) or [])
+    assert shipped_index.search(message).decision is Decision.DECLINE
+    assert read == []  # declined on the whole: no part could be offered more than the whole was
+    suggested = "Tài khoản định danh của tôi mới ở mức 1. Tôi ở một mình, chân yếu đi lại khó. Muốn lên mức 2 thì sao?"
+    shipped_index.search(suggested)
+    assert read == [suggested]
+
+
 def test_a_short_message_has_no_readings_apart(shipped_index: SearchIndex) -> None:
     assert shipped_index.asking_readings("Muốn lên mức 2 thì phải làm sao?") == []
     assert shipped_index.asking_part("Muốn lên mức 2 thì phải làm sao?") is None

@@ -188,3 +188,23 @@ def test_vectors_the_disk_file_lacks_are_not_released(tmp_path: Path) -> None:
     model.release()
     model.embed(["quên mật khẩu"])
     assert model.embedded == 1
+
+
+def test_a_long_message_read_in_parts_asks_the_model_once() -> None:
+    kb = load_knowledge(Path(__file__).resolve().parents[2] / "knowledge").kb
+    assert kb is not None
+    model = semantic.SemanticModel(RecordingEncoder(), None)
+    index = SearchIndex(kb, semantic=model, calibrate=False)
+    index.fusion_weight = 1000.0  # so large that the model runs for any lexical lead
+    message = (
+        "Tài khoản định danh của tôi mới ở mức 1. Tôi ở một mình, chân yếu đi lại khó. Muốn lên mức 2 thì phải làm sao?"
+    )
+    assert len(index.asking_readings(message)) == 3
+    before = model.embedded
+    index.search(message)
+    assert model.embedded - before == 1  # the message itself
+    for part in index.asking_readings(message):  # each part searched and decided as the message's are
+        index._search(part, 1, whole=False)
+    assert model.embedded - before == 1  # on words alone
+    index.search("tôi ở một mình muốn lên mức 2 thì phải làm sao")  # the same words as a message of its own
+    assert model.embedded - before == 2  # do ask the model
