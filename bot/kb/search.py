@@ -15,8 +15,9 @@ Their words also count in the IDF, so that the words every procedure shares ("l�
 less in a small base about one trade.
 
 In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu", "không") weigh more than the
-context around it, and when that part, read alone, is answered outright from the entry the whole message ranks
-first, that entry is answered.
+context around it. When the whole message is only offered, it is read in parts on words alone (that clause with
+the sentence before it, then its question with each of the first clauses): when a part is answered outright from
+the entry the whole message ranks first, and none from another entry, that entry is answered.
 
 With the embedding model (:mod:`bot.kb.semantic`), the question is read with diacritics restored from the base's
 own words (:mod:`bot.kb.diacritics`), and in a long message only the clause that asks and the sentence before it.
