@@ -1226,7 +1226,7 @@ class SearchIndex:
                 self._meaning_agrees(query, first, candidates[0].score)
                 # A message too far from every entry to be offered one is not read again in parts (it costs up to
                 # three more searches, and on the labelled questions such a part never answered one).
-                or (decision is Decision.SUGGEST and self._asking_part_agrees(query, first))
+                or (decision is Decision.SUGGEST and self._parts_agree(query, first))
             )
         ):
             decision = Decision.ANSWER
@@ -1238,7 +1238,7 @@ class SearchIndex:
             candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, norm.text, decision, tuple(candidates))
 
-    def _asking_part_agrees(self, query: str, i: int) -> bool:
+    def _parts_agree(self, query: str, i: int) -> bool:
         """True when one of a long message's :meth:`asking_readings`, read alone, is answered outright from the same
         entry as the whole message is ranked first on, and none is answered from another: the story around a
         question lowers the confidence of the entry it asks about, and two readings that agree are rarely both
