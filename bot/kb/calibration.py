@@ -20,9 +20,10 @@ answerable: a swap does not always hit the key object): rates the project promis
 knowledge. It rises further where answering the held-out questions would gain fewer right answers than it
 costs wrong ones (``WRONG_COST`` each). An entry with a single question is held out too, found by its answer
 alone. With the embedding model, a second, lower threshold and a cosine margin are chosen for candidates the
-embedding alone also picks (see ``SearchIndex.meaning_margin``), again by gain within the same rates. The
-suggestion threshold still offers 95% of the held-out questions whose best candidate is right. Nothing is
-learned from citizens' questions, so the same code adapts to any ward's base.
+embedding alone also picks (see ``SearchIndex.meaning_margin``), again by gain within the same rates; and, with
+or without the model, a third for candidates that stay first when any one of the question's strongest words is
+left out (see ``SearchIndex.stable``). The suggestion threshold still offers 95% of the held-out questions whose
+best candidate is right. Nothing is learned from citizens' questions, so the same code adapts to any ward's base.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ FUSION_SIGNIFICANCE = 2.0  # standard deviations a paired gain must exceed
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 22  # bump when the calibration method changes
+CACHE_VERSION = 23  # bump when the calibration method changes
 COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
@@ -84,18 +85,23 @@ class Calibration:
     fitted: bool = False
     agree_at: float = 1.0  # lower confidence answered when the embedding alone picks the same entry
     agree_margin: float = 0.0  # by at least this cosine margin over every other entry
+    stable_at: float = 1.0  # lower confidence answered when the best entry does not hang on any one word
 
     def summary(self) -> str:
         """One line for ``kb check`` and the log."""
         if not self.fitted:
             return f"calibration: shipped thresholds answer ≥ {self.answer_at:.2f}, suggest ≥ {self.suggest_at:.2f}"
-        agree = (
-            f" (≥ {self.agree_at:.2f} when the meaning agrees by {self.agree_margin:g})"
-            if self.agree_at < self.answer_at
-            else ""
-        )
+        lower = [
+            f"≥ {at:.2f} when {why}"
+            for at, why in (
+                (self.agree_at, f"the meaning agrees by {self.agree_margin:g}"),
+                (self.stable_at, "no one word decides"),
+            )
+            if at < self.answer_at
+        ]
+        lowered = f" ({'; '.join(lower)})" if lower else ""
         return (
-            f"calibration: answer ≥ {self.answer_at:.2f}{agree}, suggest ≥ {self.suggest_at:.2f}, "
+            f"calibration: answer ≥ {self.answer_at:.2f}{lowered}, suggest ≥ {self.suggest_at:.2f}, "
             f"semantic weight {self.fusion_weight:g} "
             f"(from {self.positives} held-out questions, {self.answered_right:.0%} answered right; "
             f"{self.negatives} out-of-scope and near-miss questions, {self.negatives_answered:.0%} answered)"
@@ -346,12 +352,34 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
             answer_at,
         )
 
-    def answers(score: float, margin: float | None) -> bool:
+    def agreed(score: float, margin: float | None) -> bool:
         return score >= answer_at or (margin is not None and score >= agree_at and margin >= agree_margin)
 
     suggest_at = _suggest_threshold(positives, [*negatives, *near], answer_at)
-    right = sum(1 for (s, ok), m in zip(positives, pos_margins, strict=True) if ok and answers(s, m))
-    answered = sum(1 for s, m in zip([*negatives, *near], [*neg_margins, *near_margins], strict=True) if answers(s, m))
+
+    def as_asked(
+        items: Sequence[tuple[SearchIndex, str, Sequence[Ranked]]],
+        scores: Sequence[float],
+        margins: Sequence[float | None],
+        right: Sequence[bool] | None = None,
+    ) -> list[_Asked]:
+        oks = right if right is not None else [False] * len(items)
+        return [
+            _Asked(s, agreed(s, m), ix, q, r[0].index if r else -1, ok)
+            for (ix, q, r), s, m, ok in zip(items, scores, margins, oks, strict=True)
+        ]
+
+    pos_of = [(holdout, form, r) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r]
+    pos_asked = as_asked(pos_of, [s for s, _ in positives], pos_margins, [ok for _, ok in positives])
+    neg_asked = as_asked(asked_of, negatives, neg_margins)
+    near_asked = as_asked(near_of, near, near_margins)
+    stable_at = _stability_threshold(pos_asked, neg_asked, near_asked, suggest_at)
+
+    def answers(a: _Asked) -> bool:
+        return a.before or (a.score >= max(stable_at, suggest_at) and a.stable())
+
+    right = sum(1 for a in pos_asked if a.ok and answers(a))
+    answered = sum(1 for a in (*neg_asked, *near_asked) if answers(a))
     result = Calibration(
         answer_at,
         suggest_at,
@@ -363,6 +391,7 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
         fitted=True,
         agree_at=agree_at,
         agree_margin=agree_margin,
+        stable_at=stable_at,
     )
     log.info("knowledge base %s", result.summary())
     return result
@@ -503,6 +532,63 @@ def _agreement_thresholds(
             if gain > best[0]:
                 best = (gain, float(b), g)
     return answer_at, best[1], best[2]
+
+
+@dataclass
+class _Asked:
+    """A calibration question as the stability rule sees it."""
+
+    score: float  # its best candidate's confidence
+    before: bool  # answered by the other rules
+    index: SearchIndex  # the index it was asked of
+    text: str
+    best: int  # its best candidate's row
+    ok: bool = False  # a held-out question's best candidate is the right entry
+    _stable: bool | None = None
+
+    def stable(self) -> bool:
+        """Whether its best candidate does not hang on any one word (asked once, on first need: each costs up to
+        ``STABLE_WORDS`` more searches)."""
+        if self._stable is None:
+            self._stable = self.index.stable(self.text, self.best)
+        return self._stable
+
+
+def _stability_threshold(
+    positives: Sequence[_Asked], negatives: Sequence[_Asked], near: Sequence[_Asked], suggest_at: float
+) -> float:
+    """The lower threshold from which a candidate that does not hang on any one word (see ``SearchIndex.stable``)
+    is answered: the one that gains most on the held-out questions (right answers minus ``WRONG_COST`` per wrong
+    one) within the promised error rates. It only adds answers to those the other rules give; without a threshold
+    that gains, it is not used (1). Thresholds are tried from the top down, and stability is asked only of the
+    questions a threshold reaches before the error rates are exceeded or no gain is left to find."""
+    neg_cap = max(NEGATIVE_ANSWERED * len(negatives), sum(a.before for a in negatives))
+    near_cap = max(NEAR_MISS_ANSWERED * len(near), sum(a.before for a in near))
+    counts = [sum(a.before for a in negatives), sum(a.before for a in near)]
+    kind = {id(a): k for k, group in enumerate((negatives, near)) for a in group}
+    band = sorted(
+        (a for a in (*positives, *negatives, *near) if not a.before and a.score >= suggest_at), key=lambda a: -a.score
+    )
+    right_left = sum(1 for a in band if a.ok)
+    best_t, best_gain, gain = 1.0, 0.0, 0.0
+    k = 0
+    while k < len(band) and gain + right_left > best_gain:
+        t = band[k].score
+        while k < len(band) and band[k].score == t:  # a threshold answers every question scored at or above it
+            a = band[k]
+            k += 1
+            right_left -= a.ok
+            if not a.stable():
+                continue
+            if id(a) in kind:
+                counts[kind[id(a)]] += 1
+            else:
+                gain += 1.0 if a.ok else -WRONG_COST
+        if counts[0] > neg_cap or counts[1] > near_cap:
+            break  # a lower threshold only answers more of them
+        if gain > best_gain:
+            best_t, best_gain = t, gain
+    return best_t
 
 
 def _suggest_threshold(positives: Sequence[tuple[float, bool]], negatives: Sequence[float], answer_at: float) -> float:

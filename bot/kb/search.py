@@ -17,7 +17,9 @@ less in a small base about one trade.
 In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu", "không") weigh more than the
 context around it. When the whole message is only offered, it is read in parts on words alone (that clause with
 the sentence before it, then its question with each of the first clauses): when a part is answered outright from
-the entry the whole message ranks first, and none from another entry, that entry is answered.
+the entry the whole message ranks first, and none from another entry, that entry is answered. A candidate only
+offered is also answered from a lower calibrated threshold when it stays first with each of the question's
+strongest words left out in turn: such an answer does not hang on any one word.
 
 With the embedding model (:mod:`bot.kb.semantic`), the question is read with diacritics restored from the base's
 own words (:mod:`bot.kb.diacritics`), and in a long message only the clause that asks and the sentence before it.
@@ -68,6 +70,7 @@ ACCENT_MISMATCH_CREDIT = 0.5  # a word typed with other diacritics than the entr
 CONTEXT_CLAUSE_WEIGHT = 0.4  # words outside the question-bearing clause of a long message
 LONG_MESSAGE_TOKENS = 14
 TOPIC_CLAUSES = 2  # first clauses of a long message each read with its question (all: +1 right answer in 1,429)
+STABLE_WORDS = 4  # a question's strongest words left out in turn to see whether its best entry stays first
 SEMANTIC_PHRASES = 1  # phrases embedded per entry, question first: 3 and 6 measured no better, at 3-6x the load
 SEMANTIC_MAX_GAP = 0.12  # cosine gaps between candidates beyond this are not seen: a larger lexical lead stands
 SEMANTIC_CANDIDATES = 8  # entries the embedding adds to the lexical candidates
@@ -1227,6 +1230,11 @@ class SearchIndex:
                 # A message too far from every entry to be offered one is not read again in parts (it costs up to
                 # three more searches, and on the labelled questions such a part never answered one).
                 or (decision is Decision.SUGGEST and self._parts_agree(query, first))
+                or (
+                    decision is Decision.SUGGEST
+                    and candidates[0].score >= self.calibration.stable_at
+                    and self.stable(query, first)
+                )
             )
         ):
             decision = Decision.ANSWER
@@ -1250,6 +1258,20 @@ class SearchIndex:
                 return False
             agreed = agreed or alone.answered
         return agreed
+
+    def stable(self, text: str, i: int) -> bool:
+        """True when entry ``i`` stays the best entry, on words alone, with each of the question's
+        ``STABLE_WORDS`` strongest words left out in turn: an answer that does not hang on any one word is rarely
+        a neighbour of the right one (the calibration decides from which confidence this may answer)."""
+        tokens = self.normalizer.normalize(text[:MAX_QUERY_CHARS]).tokens
+        strongest = sorted({t for t in tokens if self.idf(t) > 0}, key=lambda t: (-self.idf(t), t))[:STABLE_WORDS]
+        if not strongest:
+            return False
+        for word in strongest:
+            rest = self.rank(" ".join(t for t in tokens if t != word), model=False)
+            if next((r.index for r in rest if not self.is_background(r.index)), None) != i:
+                return False
+        return True
 
     def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
         """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated

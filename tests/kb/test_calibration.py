@@ -217,6 +217,43 @@ def test_agreement_lowers_the_threshold_only_where_it_gains() -> None:
     assert (a, b) == (0.7, 1.0)
 
 
+class _Stability:
+    """Stands in for the index a calibration question was asked of: says whether its best entry is stable, and
+    counts how often it is asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def stable(self, text: str, i: int) -> bool:
+        self.asked += 1
+        return text.startswith("stable")
+
+
+def _asked(by: _Stability, score: float, stable: bool, ok: bool = False, before: bool = False) -> calibration._Asked:
+    return calibration._Asked(score, before, by, "stable" if stable else "hangs", 0, ok)  # type: ignore[arg-type]
+
+
+def test_stability_lowers_the_threshold_only_where_it_gains() -> None:
+    by = _Stability()
+    positives = [_asked(by, 0.8, True, True, before=True) for _ in range(20)]
+    positives += [_asked(by, 0.45, True, True) for _ in range(20)] + [_asked(by, 0.45, False, False) for _ in range(20)]
+    positives += [_asked(by, 0.3, True, False) for _ in range(10)]  # stable but wrong, lower down
+    negatives = [_asked(by, 0.45, False) for _ in range(50)] + [_asked(by, 0.1, True) for _ in range(50)]
+    assert calibration._stability_threshold(positives, negatives, [], 0.2) == 0.45
+    # Stable negatives where the right answers are would exceed the promised rate: stability stays off.
+    negatives = [_asked(by, 0.5, True) for _ in range(10)] + [_asked(by, 0.1, False) for _ in range(90)]
+    assert calibration._stability_threshold(positives, negatives, [], 0.2) == 1.0
+
+
+def test_stability_is_asked_only_until_nothing_more_can_be_gained() -> None:
+    by = _Stability()
+    right = [_asked(by, 0.6, True, True) for _ in range(5)]
+    below = [_asked(by, 0.3 - k / 100, True, False) for k in range(10)]  # only wrong answers left down there
+    below_suggest = [_asked(by, 0.1, True, True)]
+    assert calibration._stability_threshold([*right, *below, *below_suggest], [], [], 0.2) == 0.6
+    assert by.asked == len(right)
+
+
 def test_answer_threshold_steps_just_above_a_negative_on_a_small_base() -> None:
     # Few scores to choose from: the threshold must stop just above the near miss it has to exclude, not jump
     # to the top of the range (which would leave a small base unable to answer anything).
@@ -248,9 +285,9 @@ def test_calibration_asks_each_held_out_phrase_with_a_typo_too(
     asked: list[str] = []
     original = SearchIndex.rank
 
-    def record(self: SearchIndex, text: str) -> list[Ranked]:
+    def record(self: SearchIndex, text: str, *, model: bool = True) -> list[Ranked]:
         asked.append(text)
-        return original(self, text)
+        return original(self, text, model=model)
 
     monkeypatch.setattr(SearchIndex, "rank", record)
     monkeypatch.setattr(calibration, "_cached", lambda key: None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,21 @@ def test_a_long_message_whose_asking_part_points_elsewhere_is_not_answered(shipp
     )
     result = shipped_index.search(message)
     assert result.candidates[0].entry.id == "vneid-quen-mat-khau" or not result.answered
+
+
+def test_a_suggested_candidate_that_hangs_on_no_one_word_is_answered_from_the_stability_threshold(
+    shipped_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stable, unstable = "doi the can cuoc het han o dau", "lam lai so bao hiem xa hoi bi mat"
+    # Leaving out any one of its strongest words keeps the ID-card renewal first; the lost insurance book's best
+    # candidate changes once one of its words is gone.
+    first = shipped_index.rank(stable, model=False)[0].index
+    assert shipped_index.stable(stable, first)
+    assert not shipped_index.stable(unstable, shipped_index.rank(unstable, model=False)[0].index)
+    cal = replace(shipped_index.calibration, answer_at=0.99, agree_at=1.0)
+    monkeypatch.setattr(shipped_index, "calibration", replace(cal, stable_at=1.0))
+    assert shipped_index.search(stable).decision is Decision.SUGGEST
+    monkeypatch.setattr(shipped_index, "calibration", replace(cal, stable_at=0.0))
+    result = shipped_index.search(stable)
+    assert result.answered and result.candidates[0].entry is shipped_index.entries[first]
+    assert shipped_index.search(unstable).decision is Decision.SUGGEST
