@@ -1261,8 +1261,8 @@ class SearchIndex:
 
     def stable(self, text: str, i: int) -> bool:
         """True when entry ``i`` stays the best entry, on words alone, with each of the question's
-        ``STABLE_WORDS`` strongest words left out in turn: an answer that does not hang on any one word is rarely
-        a neighbour of the right one (the calibration decides from which confidence this may answer)."""
+        ``STABLE_WORDS`` strongest words left out in turn. An answer that does not hang on any one word is right
+        more often than its confidence says; the calibration decides from which confidence this may answer."""
         tokens = self.normalizer.normalize(text[:MAX_QUERY_CHARS]).tokens
         strongest = sorted({t for t in tokens if self.idf(t) > 0}, key=lambda t: (-self.idf(t), t))[:STABLE_WORDS]
         if not strongest:
