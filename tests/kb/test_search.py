@@ -111,6 +111,18 @@ def test_vocabulary_soup_never_raises(index: SearchIndex, words: list[str]) -> N
     assert 0.0 <= result.confidence <= 1.0
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(max_size=300)
+    | st.lists(st.sampled_from(["vneid", "mức", "2", "kích", "hoạt", "ko", "ạ"])).map(" ".join)
+)
+def test_search_never_raises_where_any_stable_candidate_may_answer(index: SearchIndex, text: str) -> None:
+    index.calibration = replace(index.calibration, stable_at=0.0)
+    result = index.search(text)
+    assert 0.0 <= result.confidence <= 1.0
+    assert not result.answered or result.candidates
+
+
 def test_every_shipped_question_and_variant_retrieves_its_entry(shipped_index: SearchIndex) -> None:
     misses = []
     for entry in shipped_index.entries:
