@@ -245,10 +245,9 @@ def measure_size(kb: KnowledgeBase, size: int, texts: Sequence[str], root: Path)
         Row(
             "searches that ran the model",
             label,
-            f"{model_runs / (len(search_ms) + min(20, len(texts))):.0%} ({store.index.calibration.summary()[:60]}…)"
-            if semantic
-            else "model off",
+            f"{model_runs / (len(search_ms) + min(20, len(texts))):.0%}" if semantic else "model off",
         ),
+        Row("calibration chosen", label, store.index.calibration.summary().removeprefix("calibration: ")),
         Row("search p50", label, f"{p50:.2f} ms"),
         Row(
             "search p99",
