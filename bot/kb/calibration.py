@@ -376,7 +376,7 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
     stable_at = _stability_threshold(pos_asked, neg_asked, near_asked, suggest_at)
 
     def answers(a: _Asked) -> bool:
-        return a.before or (a.score >= max(stable_at, suggest_at) and a.stable())
+        return a.before or (a.score >= stable_at and a.stable())  # stable_at: 1, or a score at least suggest_at
 
     right = sum(1 for a in pos_asked if a.ok and answers(a))
     answered = sum(1 for a in (*neg_asked, *near_asked) if answers(a))
@@ -408,8 +408,7 @@ def _fusion_weight(holdout: SearchIndex, ranked: Sequence[tuple[str, Sequence[Ra
     def right(w: float) -> list[bool]:
         out = []
         for entry_id, candidates in ranked:
-            # The entry a citizen would be offered first: questions about other services are never offered.
-            first = next((r for r in fuse(candidates, w) if not holdout.is_background(r.index)), None)
+            first = holdout.first_entry(fuse(candidates, w))
             out.append(first is not None and holdout.entries[first.index].id == entry_id)
         return out
 

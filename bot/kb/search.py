@@ -1227,13 +1227,15 @@ class SearchIndex:
             and whole
             and (
                 self._meaning_agrees(query, first, candidates[0].score)
-                # A message too far from every entry to be offered one is not read again in parts (it costs up to
-                # three more searches, and on the labelled questions such a part never answered one).
-                or (decision is Decision.SUGGEST and self._parts_agree(query, first))
+                # A message too far from every entry to be offered one is not read again, in parts or without its
+                # strongest words (each costs more searches, and on the labelled questions such a reading of a
+                # message in parts never answered one).
                 or (
                     decision is Decision.SUGGEST
-                    and candidates[0].score >= self.calibration.stable_at
-                    and self.stable(query, first)
+                    and (
+                        self._parts_agree(query, first)
+                        or (candidates[0].score >= self.calibration.stable_at and self.stable(query, first))
+                    )
                 )
             )
         ):
@@ -1268,10 +1270,15 @@ class SearchIndex:
         if not strongest:
             return False
         for word in strongest:
-            rest = self.rank(" ".join(t for t in tokens if t != word), model=False)
-            if next((r.index for r in rest if not self.is_background(r.index)), None) != i:
+            first = self.first_entry(self.rank(" ".join(t for t in tokens if t != word), model=False))
+            if first is None or first.index != i:
                 return False
         return True
+
+    def first_entry(self, ranked: Sequence[Ranked]) -> Ranked | None:
+        """The best of ``ranked`` that is an entry: the one a citizen would be offered first (questions about other
+        services are never offered)."""
+        return next((r for r in ranked if not self.is_background(r.index)), None)
 
     def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
         """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated
