@@ -23,7 +23,9 @@ alone. With the embedding model, a second, lower threshold and a cosine margin a
 embedding alone also picks (see ``SearchIndex.meaning_margin``), again by gain within the same rates; and, with
 or without the model, a third for candidates that stay first when any one of the question's strongest words is
 left out (see ``SearchIndex.stable``). The suggestion threshold still offers 95% of the held-out questions whose
-best candidate is right. Nothing is learned from citizens' questions, so the same code adapts to any ward's base.
+best candidate is right. A calibration question the search would only offer because it names key entities no
+entry names (``SearchIndex.foreign``) counts as never answered, in every rate's denominator as before. Nothing is
+learned from citizens' questions, so the same code adapts to any ward's base.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ FUSION_SIGNIFICANCE = 2.0  # standard deviations a paired gain must exceed
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 23  # bump when the calibration method changes
+CACHE_VERSION = 24  # bump when the calibration method changes
 COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
@@ -337,9 +339,12 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
             if r and entry.id in varied and not holdout.is_background(r[0].index)
         ]
         index.accept_weights = holdout.accept_weights = _fit_acceptance(fitted, negatives_ranked)
-    positives = [(holdout.top_confidence(r), ok) for r, ok in labelled]
-    negatives = [ix.top_confidence(r) for ix, _, r in asked_of]
-    near = [ix.top_confidence(r) for ix, _, r in near_of]
+    # A question naming what no entry of its base names is never answered outright (``SearchIndex.foreign``): it
+    # counts as not answered at any threshold, and stays in the rates' denominators, as the search will treat it.
+    pos_of = [(holdout, form, r) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r]
+    positives = [(_score(ix, q, r), ok) for (ix, q, r), (_, ok) in zip(pos_of, labelled, strict=True)]
+    negatives = [_score(ix, q, r) for ix, q, r in asked_of]
+    near = [_score(ix, q, r) for ix, q, r in near_of]
     if not positives or not negatives:
         return Calibration(*SHIPPED)
     answer_at = max(_answer_threshold(positives, negatives, near), _cost_threshold(positives))
@@ -369,7 +374,6 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
             for (ix, q, r), s, m, ok in zip(items, scores, margins, oks, strict=True)
         ]
 
-    pos_of = [(holdout, form, r) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r]
     pos_asked = as_asked(pos_of, [s for s, _ in positives], pos_margins, [ok for _, ok in positives])
     neg_asked = as_asked(asked_of, negatives, neg_margins)
     near_asked = as_asked(near_of, near, near_margins)
@@ -395,6 +399,12 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
     )
     log.info("knowledge base %s", result.summary())
     return result
+
+
+def _score(index: SearchIndex, text: str, ranked: Sequence[Ranked]) -> float:
+    """The confidence a calibration question would be answered with: 0 when the search never answers it outright
+    because it names a key entity no entry names."""
+    return 0.0 if index.foreign(text) else index.top_confidence(ranked)
 
 
 def _fusion_weight(holdout: SearchIndex, ranked: Sequence[tuple[str, Sequence[Ranked]]]) -> float:

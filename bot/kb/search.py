@@ -10,7 +10,9 @@ question's strongest word that the entry lacks, the share of the question the kn
 gives a calibrated confidence in [0, 1]. Both models are fitted by ``benchmarks/fit_confidence.py``.
 
 Questions about other public services that the base never names (shipped with the calibration data) are indexed
-after the entries: a question closer to one of them than to any entry is declined, and they are never offered.
+after the entries: a question closer to one of them than to any entry is declined, and they are never offered. A
+question that names key entities (a document, an account, a civil-status act) none of which any entry names is
+never answered outright, only offered: the procedure words it shares with the base say nothing about its object.
 Their words also count in the IDF, so that the words every procedure shares ("làm", "nộp hồ sơ", "ở đâu") weigh
 less in a small base about one trade.
 
@@ -501,6 +503,10 @@ class SearchIndex:
         mass = np.bincount(gram_owner, weights=gram_idf[gram_flat], minlength=n)
         self._gram_mass = np.where(mass > 0, mass, 1.0)
         self._entry_entities = [r.entities for r in rows]
+        # Every key entity some entry names (the other services indexed after the entries do not count).
+        self._base_entities = frozenset(
+            t for named in self._entry_entities[: len(self.entries)] for g in named for t in g
+        )
         self.fusion_weight = 0.0  # chosen by calibration; 0 ranks lexically
         self.accept_weights: tuple[float, ...] | None = None  # fitted by calibration; None: the shipped ones
         self._embed_entries(rows)
@@ -744,6 +750,17 @@ class SearchIndex:
             if mine and theirs and not (mine & theirs):
                 return True
         return False
+
+    def foreign(self, text: str) -> bool:
+        """True when ``text`` names key entities and no entry of the base names any of them (a question about an ID
+        card on a base about power and water). In a long message only its question (the last clause that asks)
+        counts: the story around it names documents in passing."""
+        found = self._asking(text)
+        if found is not None:
+            clauses, _, asking = found
+            text = clauses[asking[-1]]
+        named = {t for group in self._entities(text) for t in group}
+        return bool(named) and not (named & self._base_entities)
 
     def meaning_text(self, text: str) -> str:
         """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
@@ -1240,6 +1257,10 @@ class SearchIndex:
             )
         ):
             decision = Decision.ANSWER
+        if decision is Decision.ANSWER and self.foreign(query[:MAX_QUERY_CHARS]):
+            # What the question is about (a document, an account, a civil-status act) is named by no entry: shared
+            # procedure words ("đăng ký", "cần giấy tờ gì") are not enough to answer outright.
+            decision = Decision.SUGGEST
         if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], first):
             # Never answer outright from an entry about another system or document than the one named: offer
             # the candidates that do not contradict the question first.

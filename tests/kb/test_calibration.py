@@ -147,6 +147,37 @@ def test_calibration_keeps_half_the_other_services_indexed_and_asks_the_other_ha
     assert result.fitted and result.negatives >= len(services[1::2])
 
 
+def test_calibration_counts_a_question_about_what_no_entry_names_as_never_answered(
+    write_kb: WriteKb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = load_knowledge(write_kb({"dien.yaml": _POWER})).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=False, calibrate=False)
+    # Two made-up near misses: one names a document no entry names (its answer names the ID card only in passing).
+    foreign, plain = "đổi căn cước cho nhà mới xây thì làm thủ tục gì", "lắp công tơ điện cho nhà mới xây ở đâu"
+    assert index.foreign(foreign) and not index.foreign(plain)
+    assert index.top_confidence(index.rank(foreign)) > 0.3
+    seen: dict[str, list[float]] = {}
+
+    def answer_threshold(
+        positives: Sequence[tuple[float, bool]], negatives: Sequence[float], near: Sequence[float]
+    ) -> float:
+        seen["near"] = list(near)
+        return calibration.THRESHOLD_RANGE[0]
+
+    monkeypatch.setattr(calibration, "_near_misses", lambda ix, words: [foreign, plain])
+    monkeypatch.setattr(calibration, "_answer_threshold", answer_threshold)
+
+    def build(other: KnowledgeBase, background: Sequence[str]) -> SearchIndex:
+        return SearchIndex(other, index.normalizer, calibrate=False, semantic=False, background=background)
+
+    calibration._calibrate(index, build)
+    # The search only offers the first, whatever its confidence: the rates count it as never answered, and still
+    # count it (the share of near misses answered is over all of them).
+    assert seen["near"][0] == 0.0
+    assert seen["near"][1] == index.top_confidence(index.rank(plain)) > 0
+
+
 def test_held_out_phrase_is_removed_from_its_entry(write_kb: WriteKb) -> None:
     kb = load_knowledge(write_kb()).kb
     assert kb is not None

@@ -231,6 +231,71 @@ def test_a_long_message_too_far_from_every_entry_is_not_read_in_parts(
     assert read == [suggested]
 
 
+WATER = """\
+category: nuoc
+title: Nước sạch
+entries:
+  - id: nuoc-lap-moi
+    question: Muốn lắp đồng hồ nước máy mới cho nhà thì đăng ký ở đâu, cần giấy tờ gì?
+    variants:
+      - đăng ký lắp nước máy cần những giấy tờ gì
+      - lap dong ho nuoc moi o dau
+    answer: Nộp giấy đề nghị lắp đặt kèm căn cước của chủ hộ tại công ty cấp nước.
+    tags: [nước máy, lắp đặt]
+  - id: nuoc-mat-nuoc
+    question: Nhà bị mất nước cả ngày thì báo ở đâu?
+    variants:
+      - mat nuoc ca ngay bao ai
+      - khu tôi bị cúp nước gọi số nào
+    answer: Gọi tổng đài chăm sóc khách hàng của công ty cấp nước, ghi trên hóa đơn tiền nước.
+    tags: [mất nước]
+  - id: nuoc-hoa-don
+    question: Tiền nước tháng này cao bất thường thì làm sao?
+    variants:
+      - hoa don nuoc tang vot
+      - tiền nước tăng gấp đôi kiểm tra thế nào
+    answer: Kiểm tra chỉ số đồng hồ, khóa hết vòi xem đồng hồ có còn quay không, rồi báo công ty cấp nước.
+    tags: [tiền nước, hóa đơn]
+"""
+
+BIRTH = """\
+category: ho-tich
+title: Hộ tịch
+entries:
+  - id: khai-sinh
+    question: Đăng ký khai sinh cho con ở đâu?
+    answer: Nộp tờ khai và giấy chứng sinh tại UBND phường hoặc trên Cổng dịch vụ công.
+"""
+
+
+def test_a_question_about_a_key_entity_no_entry_names_is_offered_not_answered(write_kb: WriteKb) -> None:
+    kb = load_knowledge(write_kb({"nuoc.yaml": WATER})).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    for question in ("Đăng ký khai sinh cho con cần mang những giấy tờ gì?", "dang ky tam tru can nhung giay to gi"):
+        # The procedure words alone ("đăng ký", "cần giấy tờ gì") rank the water entry first, confidently.
+        confidence, best = index.confidence_of(question)
+        assert best == "nuoc-lap-moi"
+        assert confidence >= index.calibration.answer_at, question
+        result = index.search(question)
+        assert result.decision is Decision.SUGGEST, question
+        assert index.foreign(question)
+    assert index.search("đăng ký lắp đồng hồ nước mới cần giấy tờ gì").answered
+
+
+def test_a_key_entity_an_entry_names_or_only_the_story_names_leaves_the_answer(write_kb: WriteKb) -> None:
+    kb = load_knowledge(write_kb({"nuoc.yaml": WATER, "ho-tich.yaml": BIRTH})).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    assert not index.foreign("Đăng ký khai sinh cho con cần mang những giấy tờ gì?")
+    # A document named in passing, before the question, says nothing about what is asked.
+    story = "Tôi mới làm xong căn cước cho con. Giờ muốn lắp đồng hồ nước mới thì đăng ký ở đâu?"
+    assert not index.foreign(story)
+    result = index.search(story)
+    assert result.answered
+    assert result.candidates[0].entry.id == "nuoc-lap-moi"
+
+
 def test_a_short_message_has_no_readings_apart(shipped_index: SearchIndex) -> None:
     assert shipped_index.asking_readings("Muốn lên mức 2 thì phải làm sao?") == []
     assert shipped_index.asking_part("Muốn lên mức 2 thì phải làm sao?") is None
