@@ -10,11 +10,11 @@ question's strongest word that the entry lacks, the share of the question the kn
 gives a calibrated confidence in [0, 1]. Both models are fitted by ``benchmarks/fit_confidence.py``.
 
 Questions about other public services that the base never names (shipped with the calibration data) are indexed
-after the entries: a question closer to one of them than to any entry is declined, and they are never offered. A
-question that names key entities (a document, an account, a civil-status act) none of which any entry names is
-never answered outright, only offered: the procedure words it shares with the base say nothing about its object.
+after the entries: a question closer to one of them than to any entry is declined, and they are never offered.
 Their words also count in the IDF, so that the words every procedure shares ("làm", "nộp hồ sơ", "ở đâu") weigh
-less in a small base about one trade.
+less in a small base about one trade. A question about key entities (a document, an account, a civil-status act;
+not one named as what it needs) none of which any entry names is never answered outright, only offered: the
+procedure words it shares with the base say nothing about its object.
 
 In a long message, words of the clause that asks (``?``, "làm sao", "ở đâu", "không") weigh more than the
 context around it. When the whole message is only offered, it is read in parts on words alone (that clause with
@@ -88,6 +88,11 @@ _ASKING_WORDS = frozenset(
         "giup", "minh", "toi", "em", "anh", "chi", "ban", "ad", "oi", "vang", "da", "u", "roi", "nua", "ra", "tn",
     )
 )  # fmt: skip
+# Words before a key entity that make it a means, not the subject: "cần", "mang (theo)", "kèm (theo)", "bằng",
+# "qua", "dùng", "xuất trình"; and document nouns that may stand between them ("cần giấy khai sinh", "mang theo thẻ
+# căn cước").
+_MEANS_WORDS = frozenset(("can", "mang", "kem", "theo", "bang", "qua", "dung", "trinh"))
+_DOCUMENT_NOUNS = frozenset(("giay", "the", "ban", "so"))
 _QUESTION_MARKERS = re.compile(
     r"\b(gi|sao|the nao|o dau|bao nhieu|bao lau|bao gio|khong|chua|co phai|duoc khong|nao|ai|can gi|hay khong)\b"
 )
@@ -752,15 +757,19 @@ class SearchIndex:
         return False
 
     def foreign(self, text: str) -> bool:
-        """True when ``text`` names key entities and no entry of the base names any of them (a question about an ID
-        card on a base about power and water). In a long message only its question (the last clause that asks)
-        counts: the story around it names documents in passing."""
+        """True when ``text`` is about key entities and no entry of the base names any of those it names (a question
+        about an ID card on a base about power and water). In a long message only its question (the last clause that
+        asks) counts: the story around it names documents in passing; and an entity named only as what is needed or
+        used ("có cần căn cước không", "trả qua VNeID") is not what the question is about."""
         found = self._asking(text)
         if found is not None:
             clauses, _, asking = found
             text = clauses[asking[-1]]
         named = {t for group in self._entities(text) for t in group}
-        return bool(named) and not (named & self._base_entities)
+        if not named or named & self._base_entities:
+            return False
+        words = self.normalizer.normalize(text).stripped
+        return any(not _only_as_means(words, tuple(t.split())) for t in named)
 
     def meaning_text(self, text: str) -> str:
         """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
@@ -1349,6 +1358,23 @@ def _asking_part_of(clauses: Sequence[str], asking: Sequence[int]) -> str:
     """The clauses that ask, with the one just before the first of them."""
     read = sorted({*asking, *(k - 1 for k in asking[:1] if k > 0)})
     return " ".join(clauses[k] for k in read)
+
+
+def _only_as_means(words: Sequence[str], entity: tuple[str, ...]) -> bool:
+    """True when every mention of ``entity`` in ``words`` (accent-stripped) follows a word saying it is needed or
+    used (:data:`_MEANS_WORDS`), directly or through a document noun ("cần giấy khai sinh", "mang theo thẻ căn
+    cước")."""
+    n = len(entity)
+    starts = [i for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == entity]
+    if not starts:
+        return False
+    for i in starts:
+        before = words[max(0, i - 2) : i]
+        direct = bool(before) and before[-1] in _MEANS_WORDS
+        through = len(before) == 2 and before[1] in _DOCUMENT_NOUNS and before[0] in _MEANS_WORDS
+        if not (direct or through):
+            return False
+    return True
 
 
 def _topicless(words: Sequence[str]) -> bool:

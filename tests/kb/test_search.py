@@ -272,7 +272,11 @@ def test_a_question_about_a_key_entity_no_entry_names_is_offered_not_answered(wr
     kb = load_knowledge(write_kb({"nuoc.yaml": WATER})).kb
     assert kb is not None
     index = SearchIndex(kb)
-    for question in ("Đăng ký khai sinh cho con cần mang những giấy tờ gì?", "dang ky tam tru can nhung giay to gi"):
+    for question in (
+        "Đăng ký khai sinh cho con cần mang những giấy tờ gì?",
+        "dang ky tam tru can nhung giay to gi",
+        "cần làm lại căn cước thì nộp giấy tờ gì",  # "cần" before the act, not before the document
+    ):
         # The procedure words alone ("đăng ký", "cần giấy tờ gì") rank the water entry first, confidently.
         confidence, best = index.confidence_of(question)
         assert best == "nuoc-lap-moi"
@@ -281,6 +285,25 @@ def test_a_question_about_a_key_entity_no_entry_names_is_offered_not_answered(wr
         assert result.decision is Decision.SUGGEST, question
         assert index.foreign(question)
     assert index.search("đăng ký lắp đồng hồ nước mới cần giấy tờ gì").answered
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "đăng ký lắp đồng hồ nước mới cần giấy tờ gì, có cần căn cước không",
+        "lắp nước máy mới có phải mang theo giấy khai sinh không",
+        "đăng ký lắp đồng hồ nước qua VNeID được không",
+    ],
+)
+def test_a_key_entity_named_only_as_what_is_needed_leaves_the_answer(write_kb: WriteKb, question: str) -> None:
+    kb = load_knowledge(write_kb({"nuoc.yaml": WATER})).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    # The question is about installing a water meter; the ID card, the birth certificate, VNeID are its means.
+    assert not index.foreign(question)
+    result = index.search(question)
+    assert result.answered
+    assert result.candidates[0].entry.id == "nuoc-lap-moi"
 
 
 def test_a_key_entity_an_entry_names_or_only_the_story_names_leaves_the_answer(write_kb: WriteKb) -> None:
