@@ -738,7 +738,11 @@ class SearchIndex:
 
     def _entities(self, text: str) -> tuple[frozenset[str], ...]:
         """Per group, the key entities ``text`` names (a term inside a longer named term does not count)."""
-        padded = f" {self.normalizer.normalize(text).stripped_text} "
+        return self._entities_in(self.normalizer.normalize(text).stripped_text)
+
+    def _entities_in(self, stripped_text: str) -> tuple[frozenset[str], ...]:
+        """:meth:`_entities` of text already normalized and accent-stripped."""
+        padded = f" {stripped_text} "
         out = []
         for group in self._entity_groups:
             named = {t for t in group if f" {t} " in padded}
@@ -765,11 +769,11 @@ class SearchIndex:
         if found is not None:
             clauses, _, asking = found
             text = clauses[asking[-1]]
-        named = {t for group in self._entities(text) for t in group}
+        norm = self.normalizer.normalize(text)
+        named = {t for group in self._entities_in(norm.stripped_text) for t in group}
         if not named or named & self._base_entities:
             return False
-        words = self.normalizer.normalize(text).stripped
-        return any(not _only_as_means(words, tuple(t.split())) for t in named)
+        return any(not _only_as_means(norm.stripped, tuple(t.split())) for t in named)
 
     def meaning_text(self, text: str) -> str:
         """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
