@@ -43,7 +43,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import accumulate, chain, pairwise
 from typing import Protocol
 
@@ -179,7 +179,9 @@ class _Query:
     accent_array: np.ndarray  # ``typed_ids``, then each word of ``accented`` that carries diacritics
     bi_array: np.ndarray  # ``bi_ids``
     weighted: tuple[tuple[str, float, str | None], ...] = ()  # (word, idf × match weight, accented form typed)
-    known: tuple[tuple[int, float], ...] = ()  # (term id, plain idf) for the words the knowledge base has
+    # Per term id of a word the base has: (weight, the accented form's id or None when typed without marks,
+    # plain idf). A phrase holds a handful of ids, so looking each up here beats scanning the question's words.
+    by_id: dict[int, tuple[float, int | None, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +197,21 @@ class _Held:
     doc_accented: list[bool]
     doc_marked: list[bool]  # per word of the query typed with diacritics: whether the entry has that accented form
     doc_bigrams: int  # how many of the query's known bigrams the entry has
+
+
+@dataclass(slots=True)
+class _Pool:
+    """One reading's lexical candidates and what they were scored from, kept so that the entries the embedding
+    adds are scored without reading the question again."""
+
+    q: _Query
+    doc: np.ndarray  # BM25 of every entry, question, variants, tags and answer
+    match: np.ndarray  # BM25 of every entry's question, variants and tags
+    char: np.ndarray  # letter-trigram similarity of every entry
+    topics: np.ndarray  # per category
+    tops: tuple[float, float]  # the best ``doc`` and ``match`` scores
+    held: dict[int, _Held] = field(default_factory=dict)
+    features: dict[int, list[float]] = field(default_factory=dict)  # ``distinct`` (pool-wide) not yet in
 
 
 def _bigrams(tokens: Sequence[str]) -> list[str]:
@@ -982,9 +999,15 @@ class SearchIndex:
         bigrams = frozenset(_bigrams(sequence))
         uni_ids = tuple(self._id(t) for t in uni)
         bi_ids = frozenset(k for k in map(self._id, bigrams) if k != _NO_TERM)
+        plain = {self._term_ids[t]: self._idf[t] for t in uni if t in self._idf}
+        by_id = {
+            word: (weight, None if typed is None else typed_id, plain.get(word, 0.0))
+            for (_, weight, typed), word, typed_id in zip(weighted, uni_ids, typed_ids, strict=True)
+            if word != _NO_TERM
+        }
         return _Query(
             weighted=weighted,
-            known=tuple((self._term_ids[t], self._idf[t]) for t in uni if t in self._idf),
+            by_id=by_id,
             uni_ids=uni_ids,
             typed_ids=typed_ids,
             bi_ids=bi_ids,
@@ -1046,13 +1069,18 @@ class SearchIndex:
         return total / q.mass
 
     @staticmethod
-    def _phrase_coverage(q: _Query, p: Phrase) -> float:
-        """:meth:`_coverage` of one phrase, testing its few ids directly."""
-        total = 0.0
-        for (_, weight, typed), word, typed_id in zip(q.weighted, q.uni_ids, q.typed_ids, strict=True):
-            if word in p.uni:
-                total += weight if typed is None or typed_id in p.acc else weight * ACCENT_MISMATCH_CREDIT
-        return total / q.mass
+    def _phrase_coverage(q: _Query, p: Phrase) -> tuple[float, float]:
+        """:meth:`_coverage` of one phrase, and the plain IDF of the question's words it holds, looked up id by id
+        (each counted once)."""
+        covered = held = 0.0
+        by_id = q.by_id
+        for word in set(p.uni):
+            hit = by_id.get(word)
+            if hit is not None:
+                weight, typed_id, idf = hit
+                covered += weight if typed_id is None or typed_id in p.acc else weight * ACCENT_MISMATCH_CREDIT
+                held += idf
+        return covered / q.mass, held
 
     def _held(self, q: _Query, picked: Sequence[int]) -> dict[int, _Held]:
         """Which of the query's terms each of the ``picked`` entries holds, field by field."""
@@ -1096,8 +1124,9 @@ class SearchIndex:
         best = (0.0, 0.0, 0.0, 0.0, 0.0)
         best_score = -1.0
         for k, p in enumerate(self._phrases[i], self._phrase_first[i]):
-            q_cov = self._phrase_coverage(q, p) * (0.85 if p.is_tags else 1.0)
-            p_cov = sum(idf for t, idf in q.known if t in p.uni) / self._phrase_mass[k]
+            q_cov, held_idf = self._phrase_coverage(q, p)
+            q_cov *= 0.85 if p.is_tags else 1.0
+            p_cov = held_idf / self._phrase_mass[k]
             f1 = 2 * q_cov * p_cov / (q_cov + p_cov) if q_cov + p_cov > 0 else 0.0
             bi_cov = len(q.bi_ids.intersection(p.bi)) / len(q.bi) if q.bi else q_cov
             fz = 0.0 if p.is_tags else max(fuzz.ratio(q.text, p.text), fuzz.token_sort_ratio(q.text, p.text)) / 100
@@ -1129,54 +1158,69 @@ class SearchIndex:
         missing = [q.idf[t] for t, has in zip(q.uni, held.doc, strict=True) if not has]
         return max(missing, default=0.0) / self._max_idf
 
-    def _candidates(self, q: _Query, extra: Sequence[int] = ()) -> dict[int, tuple[list[float], float]]:
-        """The candidates' features and the weight of the question's strongest word each lacks."""
+    def _pool(self, q: _Query) -> _Pool:
+        """The lexical candidates of one reading: the entries its words and its letters score highest."""
         doc = self._bm25(q, self._doc_postings)
         match = self._bm25(q, self._match_postings)
         char = self._char(q)
         n = len(self.documents)
-        picked: set[int] = set(extra)
+        picked: set[int] = set()
         for scores, k in ((doc, LEXICAL_CANDIDATES), (char, CHAR_CANDIDATES)):
             top = np.argpartition(-scores, min(k, n - 1))[:k]
             picked.update(int(i) for i in top if scores[i] > 0)
-        tops = (float(doc.max()), float(match.max()))
-        topics = self._topic_scores(q)
-        held = self._held(q, list(picked))
-        features = {
-            i: self._features(
+        pool = _Pool(q, doc, match, char, self._topic_scores(q), (float(doc.max()), float(match.max())))
+        self._extend(pool, picked)
+        return pool
+
+    def _extend(self, pool: _Pool, entries: Iterable[int]) -> None:
+        """Add ``entries`` to ``pool`` with their features (the pool-wide one, ``distinct``, aside)."""
+        new = [i for i in entries if i not in pool.features]
+        if not new:
+            return
+        q = pool.q
+        held = self._held(q, new)
+        pool.held.update(held)
+        for i in new:
+            pool.features[i] = self._features(
                 q,
                 i,
                 held[i],
-                float(char[i]),
-                (float(doc[i]), tops[0], float(match[i]), tops[1]),
-                float(topics[self._category_of[i]]),
+                float(pool.char[i]),
+                (float(pool.doc[i]), pool.tops[0], float(pool.match[i]), pool.tops[1]),
+                float(pool.topics[self._category_of[i]]),
             )
-            for i in picked
-        }
+
+    def _candidates(self, pool: _Pool) -> dict[int, tuple[list[float], float]]:
+        """The pool's candidates' features and the weight of the question's strongest word each lacks."""
+        q, held = pool.q, pool.held
         # Words that only some of the candidates contain are what tells them apart ("vneid" vs "vssid"):
         # each matched word counts 1 / (how many candidates in the pool contain it).
-        holders = [sum(1 for i in picked if held[i].match[k]) for k in range(len(q.uni))]
-        for i, f in features.items():
+        holders = [sum(1 for i in pool.features if held[i].match[k]) for k in range(len(q.uni))]
+        out: dict[int, tuple[list[float], float]] = {}
+        for i, f in pool.features.items():
             has = held[i].match
             distinct = sum(q.idf[t] * w / holders[k] for k, (t, w) in enumerate(q.uni.items()) if has[k]) / q.mass
-            f.insert(len(f) - 1, distinct)
-        return {i: (f, self._max_unmatched(q, held[i])) for i, f in features.items()}
+            out[i] = ([*f[:-1], distinct, f[-1]], self._max_unmatched(q, held[i]))
+        return out
 
     def _lexical(
         self,
         typed_with_diacritics: bool,
         readings: Sequence[tuple[tuple[str, ...], tuple[str, ...]]],
         clause_weights: dict[str, float],
-        extra: Sequence[int],
-    ) -> dict[int, Ranked]:
-        """The lexical candidates (plus ``extra``) with their features, the best reading for each."""
+    ) -> list[_Pool]:
+        """One pool of lexical candidates per reading of the question."""
+        return [self._pool(self._query(t, s, typed_with_diacritics, clause_weights)) for t, s in readings]
+
+    def _ranked(self, pools: Sequence[_Pool]) -> dict[int, Ranked]:
+        """Every candidate of the pools with its features and ranking score, from the reading that scores it
+        highest."""
         best: dict[int, Ranked] = {}
-        for tokens, stripped in readings:
-            q = self._query(tokens, stripped, typed_with_diacritics, clause_weights)
-            for i, (f, unmatched) in self._candidates(q, extra).items():
+        for pool in pools:
+            for i, (f, unmatched) in self._candidates(pool).items():
                 score = _dot(RANK_WEIGHTS, f)
                 if i not in best or score > best[i].lexical:
-                    best[i] = Ranked(i, score, f, unmatched, q.oov_mass, lexical=score)
+                    best[i] = Ranked(i, score, f, unmatched, pool.q.oov_mass, lexical=score)
         return best
 
     def rank(self, text: str, *, model: bool = True) -> list[Ranked]:
@@ -1191,7 +1235,8 @@ class SearchIndex:
         clause_weights = self._clause_weights(text)
         readings = [(norm.tokens, norm.stripped)]
         readings += [(alt, tuple(strip_accents(t) for t in alt)) for alt in norm.alternatives]
-        best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, ())
+        pools = self._lexical(norm.typed_with_diacritics, readings, clause_weights)
+        best = self._ranked(pools)
         ranked = list(best.values())
         lexical = fuse(ranked, 0.0)  # without semantic gaps any fusion weight ranks the same
         if not model or self.semantic is None or self.fusion_weight <= 0 or not ranked:
@@ -1209,7 +1254,9 @@ class SearchIndex:
         k = min(SEMANTIC_CANDIDATES, len(self.documents))
         extra = [int(i) for i in np.argpartition(-per_entry, k - 1)[:k]]
         if any(i not in best for i in extra):
-            best = self._lexical(norm.typed_with_diacritics, readings, clause_weights, extra)
+            for pool in pools:
+                self._extend(pool, extra)
+            best = self._ranked(pools)
         ranked = list(best.values())
         cosines = {r.index: float(per_entry[r.index]) for r in ranked}
         top = max(cosines.values())
