@@ -178,10 +178,10 @@ class _Query:
     uni_array: np.ndarray  # ``uni_ids`` as int32, to search the entries' sorted id arrays
     accent_array: np.ndarray  # ``typed_ids``, then each word of ``accented`` that carries diacritics
     bi_array: np.ndarray  # ``bi_ids``
-    weighted: tuple[tuple[str, float, str | None], ...] = ()  # (word, idf × match weight, accented form typed)
     # Per term id of a word the base has: (weight, the accented form's id or None when typed without marks,
     # plain idf). A phrase holds a handful of ids, so looking each up here beats scanning the question's words.
-    by_id: dict[int, tuple[float, int | None, float]] = field(default_factory=dict)
+    by_id: dict[int, tuple[float, int | None, float]]
+    weighted: tuple[tuple[str, float, str | None], ...] = ()  # (word, idf × match weight, accented form typed)
 
 
 @dataclass(frozen=True, slots=True)
