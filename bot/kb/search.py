@@ -153,7 +153,7 @@ class Phrase:
     (a numpy array 144, a frozenset 728), and finding an id among so few is as quick as in a set."""
 
     text: str
-    uni: tuple[int, ...]  # its accent-stripped words
+    uni: tuple[int, ...]  # its accent-stripped words, each once
     acc: tuple[int, ...]  # the same words with their diacritics
     bi: tuple[int, ...]
     is_tags: bool
@@ -1071,10 +1071,10 @@ class SearchIndex:
     @staticmethod
     def _phrase_coverage(q: _Query, p: Phrase) -> tuple[float, float]:
         """:meth:`_coverage` of one phrase, and the plain IDF of the question's words it holds, looked up id by id
-        (each counted once)."""
+        (a phrase's ids are distinct, so each word counts once)."""
         covered = held = 0.0
         by_id = q.by_id
-        for word in set(p.uni):
+        for word in p.uni:
             hit = by_id.get(word)
             if hit is not None:
                 weight, typed_id, idf = hit

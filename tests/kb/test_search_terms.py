@@ -12,8 +12,8 @@ import pytest
 
 from bot.kb.loader import load_knowledge
 from bot.kb.models import Entry
-from bot.kb.normalize import Normalizer
-from bot.kb.search import SearchIndex, _TermRows
+from bot.kb.normalize import Normalizer, fold
+from bot.kb.search import ACCENT_MISMATCH_CREDIT, SearchIndex, _TermRows
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
@@ -103,3 +103,37 @@ def test_term_rows_where_keeps_each_rows_selected_ids() -> None:
     odd = rows.where(rows.flat % 2 == 1)
     assert [odd.row(i).tolist() for i in range(len(sets))] == [[1, 9], [], [3], [7]]
     assert rows.owners().tolist() == [0, 0, 0, 2, 2, 3]
+
+
+def test_a_phrases_coverage_looked_up_by_id_is_the_plain_reading(shipped_index: SearchIndex) -> None:
+    """Each phrase's share of the question it covers (a word typed with other diacritics than the phrase's counts
+    half) and the IDF of the question's words it holds, each word once, are what string sets give."""
+    index = shipped_index
+    texts = ["thế căn cước làm ở đâu", "giấy tờ giấy tờ cần gì", "quen mat khau vneid", "đăng kí tạm chú online"]
+    for entry in index.entries[::6]:
+        texts += [entry.question, fold(entry.question)]
+    # Phrases that repeat a word ("giấy tờ ... giấy"), asked as they are: the word is held once, not twice.
+    texts += [p.text for i in range(len(index.entries)) for p in index.phrases(i) if len(set(p.uni)) < len(p.uni)]
+    half_credits = repeats = 0
+    for text in texts:
+        norm = index.normalizer.normalize(text)
+        q = index._query(norm.tokens, norm.stripped, norm.typed_with_diacritics, {})
+        for i in range(len(index.entries)):
+            sets = index.term_sets(i) if i % 20 == 0 else None
+            for k, p in enumerate(index.phrases(i)):
+                words = p.text.split()
+                repeats += any(words.count(w) > 1 for w, _, _ in q.weighted)
+                accented = sets[f"phrase {k} accented"] if sets else None
+                covered, held = index._phrase_coverage(q, p)
+                expected_held = sum(index.idf(w) for w, _, _ in q.weighted if w in words)
+                assert held == pytest.approx(expected_held, abs=1e-9), (text, p.text)
+                if accented is None:
+                    continue
+                expected = 0.0
+                for word, weight, typed in q.weighted:
+                    if word in words:
+                        full = typed is None or typed in accented
+                        half_credits += not full
+                        expected += weight if full else weight * ACCENT_MISMATCH_CREDIT
+                assert covered == pytest.approx(expected / q.mass, abs=1e-9), (text, p.text)
+    assert half_credits and repeats, "the probes should include a word with other diacritics and one a phrase repeats"
