@@ -17,14 +17,11 @@ from enum import StrEnum
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-import bot.broadcast.planned
-import bot.handoff.drafts
-import bot.handoff.topics  # noqa: F401  (registers the report topics file)
+import bot.config_files  # noqa: F401  (registers every configuration file's reader)
 from bot.broadcast.service import DEFAULT_CHANNELS, BroadcastService
 from bot.handoff.service import HandoffService
 from bot.health import Health
 from bot.kb.store import KnowledgeStore
-from bot.scam.config import CONFIG_NAME as _SCAM_CONFIG  # noqa: F401  (registers _scam.yaml)
 from bot.settings import Settings
 from bot.storage.conversations import ConversationRecords
 from bot.storage.db import create_engine_for, make_sessionmaker
@@ -138,8 +135,12 @@ class Services:
         self.flows = FlowStore(self.sessions, lambda: self.clock())
         # the composition root replaces the channels with those it runs
         self.broadcasts = BroadcastService(self.sessions, lambda: self.clock(), DEFAULT_CHANNELS)
-        self.handoff = HandoffService(self.sessions, lambda: self.clock(), office_hours=self.settings.office_hours,
-                                      timezone=self.settings.bot_timezone)
+        self.handoff = HandoffService(
+            self.sessions,
+            lambda: self.clock(),
+            office_hours=self.settings.office_hours,
+            timezone=self.settings.bot_timezone,
+        )
 
     def close(self) -> None:
         """Release the database connections."""

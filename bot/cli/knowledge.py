@@ -107,6 +107,8 @@ def kb_check(kb_path: Path, *, review_days: int = 180, today: dt.date | None = N
 
     Besides the schema: confusable entries, and entries dated in the future or past their review period.
     """
+    import bot.config_files  # noqa: F401  (every configuration file the bot reads is checked; ``ask`` skips them)
+
     checked = check_folder(kb_path, review_days=review_days, today=today or dt.date.today())
     result, problems = checked.result, checked.problems
     calibration = checked.index.calibration.summary() if checked.index is not None else ""
@@ -141,6 +143,8 @@ def _check(args: Any, settings: Settings) -> int:
 
 def kb_confirm(kb_path: Path, snapshot_dir: Path) -> int:
     """Accept a held edit: check the folder has no errors, then leave the marker the running bot's watcher reads."""
+    import bot.config_files  # noqa: F401  (an error in any configuration file keeps the edit held)
+
     result = load_knowledge(kb_path)
     errors = [p for p in result.problems if p.severity is Severity.ERROR]
     for problem in errors:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 WriteKb = Callable[..., Path]
 ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILES = ("_scam.yaml", "_announcements.yaml", "_schedule.yaml")  # read by the scam checker and announcements
 
 
 def _bot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -66,6 +67,28 @@ def test_kb_check_passes_and_fails(write_kb: WriteKb) -> None:
     bad = _bot("kb", "check", "--kb", str(bad_folder))
     assert bad.returncode == 1
     assert f"{bad_folder / 'bad.yaml'}:4: " in bad.stdout
+
+
+def test_kb_check_reads_every_configuration_file_the_bot_reads(write_kb: WriteKb) -> None:
+    """``kb check`` starts with its own module only, yet reports on the scam checker's and the announcements'
+    files as the running bot reads them, instead of calling them unused."""
+    from tests.kb.conftest import TOPIC_SCAM, TOPIC_VNEID
+
+    shipped = {name: (ROOT / "knowledge" / name).read_text("utf-8") for name in CONFIG_FILES}
+    folder = write_kb({"vneid.yaml": TOPIC_VNEID, "lua-dao.yaml": TOPIC_SCAM, **shipped})
+    good = _bot("kb", "check", "--kb", str(folder))
+    assert good.returncode == 0, good.stdout
+    assert "không được dùng tới" not in good.stdout
+    schedule = "notices:\n  - id: sai-lich\n    text: Thông báo thử\n    cron: 'không phải lịch'\n"
+    write_kb({"_schedule.yaml": schedule})
+    bad = _bot("kb", "check", "--kb", str(folder))
+    assert bad.returncode == 1, bad.stdout
+    assert f"{folder / '_schedule.yaml'}:" in bad.stdout
+    env = {"KNOWLEDGE_DIR": str(folder), "KNOWLEDGE_SNAPSHOT_DIR": str(folder.parent / "snapshot")}
+    held = _bot("kb", "confirm", env=env)
+    assert held.returncode == 1 and "_schedule.yaml" in held.stderr  # a broken schedule keeps the edit held
+    broken_scam = write_kb({"_scam.yaml": "official_domains: [1, 2\n"})
+    assert _bot("kb", "check", "--kb", str(broken_scam)).returncode == 1
 
 
 def test_shipped_knowledge_base_passes_the_gate() -> None:
