@@ -205,9 +205,9 @@ class _Pool:
     adds are scored without reading the question again."""
 
     q: _Query
-    doc: np.ndarray  # BM25 of every entry, question, variants, tags and answer
-    match: np.ndarray  # BM25 of every entry's question, variants and tags
-    char: np.ndarray  # letter-trigram similarity of every entry
+    doc: np.ndarray  # every entry's BM25 over its question, variants, tags and answer
+    match: np.ndarray  # every entry's BM25 over its question, variants and tags
+    char: np.ndarray  # every entry's letter-trigram similarity
     topics: np.ndarray  # per category
     tops: tuple[float, float]  # the best ``doc`` and ``match`` scores
     held: dict[int, _Held] = field(default_factory=dict)
