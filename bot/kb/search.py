@@ -1128,16 +1128,16 @@ class SearchIndex:
         topic: float,
         fuzzy: Sequence[float],
     ) -> list[float]:
-        """Entry ``i``'s ranking features; ``fuzzy``: the fuzzy ratio of the question to each of its phrases."""
+        """Entry ``i``'s ranking features; ``fuzzy``: the fuzzy ratio of the question to each of its phrases, 0 for
+        its tag line (:meth:`_fuzzy`)."""
         best = (0.0, 0.0, 0.0, 0.0, 0.0)
         best_score = -1.0
-        for k, (p, ratio) in enumerate(zip(self._phrases[i], fuzzy, strict=True), self._phrase_first[i]):
+        for k, (p, fz) in enumerate(zip(self._phrases[i], fuzzy, strict=True), self._phrase_first[i]):
             q_cov, held_idf = self._phrase_coverage(q, p)
             q_cov *= 0.85 if p.is_tags else 1.0
             p_cov = held_idf / self._phrase_mass[k]
             f1 = 2 * q_cov * p_cov / (q_cov + p_cov) if q_cov + p_cov > 0 else 0.0
             bi_cov = len(q.bi_ids.intersection(p.bi)) / len(q.bi) if q.bi else q_cov
-            fz = 0.0 if p.is_tags else ratio
             score = 0.35 * q_cov + 0.2 * p_cov + 0.15 * f1 + 0.1 * bi_cov + 0.2 * fz
             if score > best_score:
                 best_score, best = score, (q_cov, p_cov, f1, bi_cov, fz)
@@ -1202,22 +1202,21 @@ class SearchIndex:
 
     def _fuzzy(self, q: _Query, entries: Sequence[int]) -> dict[int, list[float]]:
         """Per entry, the fuzzy ratio of the question to each of its phrases (the better of the plain and the
-        word-sorted ratio), in [0, 1]: every phrase of every entry in one call per scorer, not two calls each."""
-        texts = [p.text for i in entries for p in self._phrases[i]]
+        word-sorted ratio), in [0, 1], and 0 for its tag line (a list, not a sentence): every sentence of every
+        entry in one call per scorer, not two calls each."""
+        texts = [p.text for i in entries for p in self._phrases[i] if not p.is_tags]
         if not texts:
-            return {i: [] for i in entries}
-        ratios = np.maximum(
-            process.cdist([q.text], texts, scorer=fuzz.ratio, dtype=np.float64, workers=1)[0],
-            process.cdist([q.text], texts, scorer=fuzz.token_sort_ratio, dtype=np.float64, workers=1)[0],
+            return {i: [0.0] * len(self._phrases[i]) for i in entries}
+        ratios = iter(
+            (
+                np.maximum(
+                    process.cdist([q.text], texts, scorer=fuzz.ratio, dtype=np.float64, workers=1)[0],
+                    process.cdist([q.text], texts, scorer=fuzz.token_sort_ratio, dtype=np.float64, workers=1)[0],
+                )
+                / 100
+            ).tolist()
         )
-        flat = (ratios / 100).tolist()
-        out: dict[int, list[float]] = {}
-        start = 0
-        for i in entries:
-            end = start + len(self._phrases[i])
-            out[i] = flat[start:end]
-            start = end
-        return out
+        return {i: [0.0 if p.is_tags else next(ratios) for p in self._phrases[i]] for i in entries}
 
     def _candidates(self, pool: _Pool) -> dict[int, tuple[list[float], float]]:
         """The pool's candidates' features and the weight of the question's strongest word each lacks."""
