@@ -5,6 +5,9 @@ Run: ``python -m benchmarks.fit_confidence``. Paste the printed ``RANK_WEIGHTS``
 1. Ranking: every (question, candidate) pair is an example, labelled 1 when the candidate is the right entry.
 2. Acceptance: for every question, the top candidate under the fitted ranking, labelled 1 when it is right
    (out-of-scope and near-miss questions are always 0); its inputs include its lead over the runner-up.
+
+``python -m benchmarks.fit_confidence --meaning-weight`` sweeps the weight of the embedding's vote in the
+decision (``MEANING_WEIGHT``) on the same half, each weight with the base calibrating itself as a ward's would.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 from benchmarks.questions import Question, load_questions
 from bot.kb import search as engine
 from bot.kb.loader import load_knowledge
+from bot.kb.models import KnowledgeBase
 from bot.kb.search import ACCEPT_FEATURES, ACCEPT_SIGNS, FEATURES, SearchIndex, accept_features
 
 
@@ -112,17 +116,53 @@ def fit_models(index: SearchIndex, questions: Sequence[Question]) -> tuple[np.nd
     return rank_w, accept_w, len(groups)
 
 
+MEANING_GRID = (0.0, 10.0, 20.0, 40.0, 80.0)
+
+
+def sweep_meaning_weight(kb: KnowledgeBase, dev: Sequence[Question]) -> float:
+    """For each embedding vote weight of :data:`MEANING_GRID`, load the base as a ward would (calibrating
+    itself with that weight), ask the dev questions and print what was answered right and wrong and what was
+    declined; return the weight with most right answers less wrong ones (the engine's cost of one for one)."""
+    print("| vote weight | answered correctly | answered wrongly | declined | right - wrong |")
+    print("|---:|---:|---:|---:|---:|")
+    best_w, best_gain = 0.0, -1.0
+    for w in MEANING_GRID:
+        engine.MEANING_WEIGHT = w
+        index = SearchIndex(kb)
+        results = [(q, index.search(q.text)) for q in dev]
+        inside = [(q, r) for q, r in results if q.expected is not None]
+        right = sum(r.answered and r.candidates[0].entry.id == q.expected for q, r in inside)
+        wrong = sum(r.answered and r.candidates[0].entry.id != q.expected for q, r in inside)
+        declines = [r for q, r in results if q.expected is None]
+        declined = sum(not r.answered for r in declines)
+        gain = (right - wrong) / len(inside)
+        print(
+            f"| {w:g} | {right / len(inside):.3f} | {wrong / len(inside):.3f} | {declined / len(declines):.3f} "
+            f"| {gain:+.3f} |"
+        )
+        if gain > best_gain:
+            best_w, best_gain = w, gain
+    print(f"MEANING_WEIGHT = {best_w:g}")
+    return best_w
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Fit both models on the dev split and print the weights and a threshold sweep."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kb", type=Path, default=Path("knowledge"))
     parser.add_argument("--write", action="store_true", help="write the fitted weights into bot/kb/search.py")
+    parser.add_argument(
+        "--meaning-weight", action="store_true", help="only sweep the weight of the embedding's vote (MEANING_WEIGHT)"
+    )
     args = parser.parse_args(argv)
     loaded = load_knowledge(args.kb)
     assert loaded.kb is not None, "knowledge base has errors"
-    index = SearchIndex(loaded.kb)
     ids = {e.id for e in loaded.kb.entries}
     dev = [q for q in load_questions() if q.split == "dev" and (q.expected is None or q.expected in ids)]
+    if args.meaning_weight:
+        sweep_meaning_weight(loaded.kb, dev)
+        return 0
+    index = SearchIndex(loaded.kb)
     rank_w, accept_w, groups = fit_models(index, dev)
     print(f"dev questions: {len(dev)} ({groups} with the right entry among the candidates)")
     print("RANK_WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in rank_w) + ")")

@@ -24,8 +24,10 @@ embedding alone also picks (see ``SearchIndex.meaning_margin``), again by gain w
 or without the model, a third for candidates that stay first when any one of the question's strongest words is
 left out (see ``SearchIndex.stable``). The suggestion threshold still offers 95% of the held-out questions whose
 best candidate is right. A calibration question the search would only offer because it names key entities no
-entry names (``SearchIndex.foreign``) counts as never answered, in every rate's denominator as before. Nothing is
-learned from citizens' questions, so the same code adapts to any ward's base.
+entry names (``SearchIndex.foreign``) counts as never answered, in every rate's denominator as before. Every
+calibration question is ranked with the embedding's margins (``SearchIndex.rank(margins=True)``), so the thresholds
+are chosen on confidences with the embedding's vote in them, as the search gives them. Nothing is learned from
+citizens' questions, so the same code adapts to any ward's base.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ FUSION_SIGNIFICANCE = 2.0  # standard deviations a paired gain must exceed
 SHIPPED = (0.6, 0.2)
 SUGGEST_KEEPS = 0.95  # share of right held-out candidates that must at least be suggested
 REFIT_ACCEPTANCE = True
-CACHE_VERSION = 27  # bump when the calibration method changes
+CACHE_VERSION = 29  # bump when the calibration method changes
 COST_MIN_POSITIVES = 30  # below this many held-out questions a rate of wrong answers is noise (±0.18 at 95%)
 THRESHOLD_GRID = 120  # candidate thresholds tried when answer and agreement thresholds are chosen together
 WRONG_COST = 1.0  # a wrong answer costs what a right one gains (2.0 measured no fewer wrong answers, fewer right)
@@ -214,7 +216,8 @@ def _cache_key(index: SearchIndex) -> str:
     digest = hashlib.sha256()
     lexicon = index.normalizer.lexicon  # the shipped one with the base's own additions
     parts: list[object] = [
-        CACHE_VERSION, search.RANK_WEIGHTS, search.ACCEPT_WEIGHTS, index.semantic is not None, bank(),
+        CACHE_VERSION, search.RANK_WEIGHTS, search.ACCEPT_WEIGHTS, search.MEANING_WEIGHT, search.MEANING_MARGIN_CLIP,
+        index.semantic is not None, bank(),
         sorted(lexicon.abbreviations.items()), lexicon.synonyms, lexicon.fillers, lexicon.trailing_fillers,
     ]  # fmt: skip
     for part in parts:
@@ -304,10 +307,12 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
         # each weight is then tried on them.
         index.fusion_weight = holdout.fusion_weight = max(FUSION_WEIGHTS)
     # Each calibration question is ranked once; fusion weights and acceptance weights are fitted on the lists.
-    pos_lists = [(entry.id, holdout.rank(form)) for entry, form in forms]
-    neg_lists = [index.rank(q) for q in generic]
-    svc_lists = [holdout.rank(q) for q in asked]
-    near_lists = [index.rank(q) for q in near_texts]
+    # Each with the embedding's margins wherever it can read the question: which questions the search answers on
+    # words alone depends on the thresholds being chosen.
+    pos_lists = [(entry.id, holdout.rank(form, margins=True)) for entry, form in forms]
+    neg_lists = [index.rank(q, margins=True) for q in generic]
+    svc_lists = [holdout.rank(q, margins=True) for q in asked]
+    near_lists = [index.rank(q, margins=True) for q in near_texts]
     if index.semantic is not None:
         weight = _fusion_weight(holdout, pos_lists[:typed])
         index.fusion_weight = holdout.fusion_weight = weight
@@ -439,9 +444,11 @@ def _fit_acceptance(
     """Acceptance weights for this base: a class-balanced logistic regression over the shipped features, the
     held-out questions' best candidates as examples (right or not) and the negatives' as wrong ones. Each weight
     keeps the sign its feature's meaning requires, and is pulled toward the shipped weight."""
-    from bot.kb.search import ACCEPT_SIGNS, ACCEPT_WEIGHTS, accept_features
+    from bot.kb.search import ACCEPT_SIGNS, ACCEPT_WEIGHTS, accept_features, meaning_vote
 
     rows = [accept_features(r, 0) for r, _ in labelled] + [accept_features(r, 0) for r in negatives]
+    # The embedding's vote is added to what the weights make of the words (a fixed offset, not refitted).
+    offset = np.array([meaning_vote(r[0].margin) for r, _ in labelled] + [meaning_vote(r[0].margin) for r in negatives])
     labels = [float(ok) for _, ok in labelled] + [0.0] * len(negatives)
     y = np.array(labels)
     if len(rows) < 20 or y.sum() < 5 or (1 - y).sum() < 5:
@@ -453,7 +460,7 @@ def _fit_acceptance(
     sample = np.where(y == 1, len(y) / (2 * pos), len(y) / (2 * neg))
     signs = np.array(ACCEPT_SIGNS)
     for _ in range(ACCEPT_FIT_STEPS):
-        p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
+        p = 1 / (1 + np.exp(-np.clip(x @ w + offset, -30, 30)))
         grad = x.T @ ((p - y) * sample) / len(y) + ACCEPT_PRIOR_PULL * (w - prior)
         w -= ACCEPT_FIT_RATE * grad
         w[(signs != 0) & (w * signs < 0)] = 0.0

@@ -26,8 +26,10 @@ strongest words left out in turn: such an answer does not hang on any one word.
 With the embedding model (:mod:`bot.kb.semantic`), the question is read with diacritics restored from the base's
 own words (:mod:`bot.kb.diacritics`), and in a long message only the clause that asks and the sentence before it.
 The model adds candidates and re-scores them by cosine, and when it alone picks the same entry as the ranking, a
-lower calibrated threshold answers. It runs only where it can change the outcome: not when words alone already
-answer, nor when no cosine gap could overturn the lexical lead.
+lower calibrated threshold answers. Its margin for each candidate (how far it prefers that entry to every other)
+is a vote added to the confidence's log-odds (:func:`meaning_vote`): an answer the words find and the meaning does
+not is held back. It runs only where it can change the outcome: not when words alone would answer even with the
+vote fully against them, nor when no cosine gap could overturn the lexical lead and no vote change the decision.
 
 An index rebuilt after an edit (or for calibration's held-out copy) takes every unchanged entry's rows from the
 index it replaces, or at start from the rows the last build saved (:mod:`bot.kb.index_cache`).
@@ -77,6 +79,8 @@ SEMANTIC_PHRASES = 1  # phrases embedded per entry, question first: 3 and 6 meas
 SEMANTIC_MAX_GAP = 0.12  # cosine gaps between candidates beyond this are not seen: a larger lexical lead stands
 SEMANTIC_CANDIDATES = 8  # entries the embedding adds to the lexical candidates
 DIACRITIC_SHARE_FULL = 0.5  # share of words with marks at which a question counts as typed with diacritics
+MEANING_WEIGHT = 40.0  # log-odds per unit of the embedding's margin (fitted on the dev half, see README)
+MEANING_MARGIN_CLIP = 0.05  # margins beyond this say no more: 98% of right answers' margins lie within
 _REPEATS = re.compile(r"(.)\1+")
 _TRAILING_REPEAT = re.compile(r"(.)\1+$")
 _CLAUSE_SPLIT = re.compile(r"[.!?;:\n]+|,\s+(?=\S+\s+\S+\s+\S+)")
@@ -814,9 +818,7 @@ class SearchIndex:
         reading = self.meaning_text(text)
         if not reading:
             return None
-        per_entry = self._entry_cosines(self.semantic.embed_query(reading))
-        others = np.delete(per_entry, i)
-        return float(per_entry[i]) - float(others.max())
+        return _margin(self._entry_cosines(self.semantic.embed_query(reading)), i)
 
     def meaning_best(self, text: str) -> int | None:
         """The entry the embedding alone ranks first for ``text`` (None without the model); for benchmarks."""
@@ -1251,9 +1253,11 @@ class SearchIndex:
                     best[i] = Ranked(i, score, f, unmatched, pool.q.oov_mass, lexical=score)
         return best
 
-    def rank(self, text: str, *, model: bool = True) -> list[Ranked]:
+    def rank(self, text: str, *, model: bool = True, margins: bool = False) -> list[Ranked]:
         """Every candidate for ``text`` with its ranking score and features, best first, over all readings;
-        ``model``: whether the embedding may be asked (where it can change the outcome)."""
+        ``model``: whether the embedding may be asked (where it can change the outcome); ``margins``: ask it
+        wherever it can read the question, for each candidate's margin (calibration, whose thresholds are not
+        chosen yet)."""
         if not isinstance(text, str) or not self.entries:
             return []
         text = text[:MAX_QUERY_CHARS]
@@ -1267,25 +1271,39 @@ class SearchIndex:
         best = self._ranked(pools)
         ranked = list(best.values())
         lexical = fuse(ranked, 0.0)  # without semantic gaps any fusion weight ranks the same
-        if not model or self.semantic is None or self.fusion_weight <= 0 or not ranked:
+        if not model or self.semantic is None or not ranked:
             return lexical
-        if accept_probability(lexical, 0, self.accept_weights) >= self.calibration.answer_at:
-            return lexical  # answered on words alone: the model is not asked (it costs 15-20 searches)
+        # Answered on words alone whatever the embedding says: the model is not asked (it costs 15-20 searches).
+        settled = accept_probability(lexical, 0, self.accept_weights, vote=-1.0) >= self.calibration.answer_at
+        if settled and not margins:
+            return lexical
         reading = self.meaning_text(text)
         share = self._semantic_share(reading) if reading else 0.0
         if share <= 0:
             return lexical
         scores = sorted((r.lexical for r in ranked), reverse=True)
-        if len(scores) > 1 and scores[0] - scores[1] > self.fusion_weight * share * SEMANTIC_MAX_GAP:
-            return lexical  # no cosine gap could change the winner: skip the model
+        # Whether a cosine gap could change the winner (fusion weight 0: never).
+        reorders = (
+            not settled
+            and self.fusion_weight > 0
+            and (len(scores) == 1 or scores[0] - scores[1] <= self.fusion_weight * share * SEMANTIC_MAX_GAP)
+        )
+        # Whether the embedding's vote could lift the best candidate to a suggestion at least.
+        undecided = accept_probability(lexical, 0, self.accept_weights, vote=1.0) >= self.calibration.suggest_at
+        if not (reorders or undecided or margins):
+            return lexical
         per_entry = self._entry_cosines(self.semantic.embed_query(reading))
-        k = min(SEMANTIC_CANDIDATES, len(self.documents))
-        extra = [int(i) for i in np.argpartition(-per_entry, k - 1)[:k]]
-        if any(i not in best for i in extra):
-            for pool in pools:
-                self._extend(pool, extra)
-            best = self._ranked(pools)
-        ranked = list(best.values())
+        if reorders:
+            k = min(SEMANTIC_CANDIDATES, len(self.documents))
+            extra = [int(i) for i in np.argpartition(-per_entry, k - 1)[:k]]
+            if any(i not in best for i in extra):
+                for pool in pools:
+                    self._extend(pool, extra)
+                best = self._ranked(pools)
+            ranked = list(best.values())
+        ranked = [replace(r, margin=_margin(per_entry, r.index)) for r in ranked]
+        if not reorders:
+            return fuse(ranked, 0.0)
         cosines = {r.index: float(per_entry[r.index]) for r in ranked}
         top = max(cosines.values())
         ranked = [replace(r, semantic=cosines[r.index] - top, share=share) for r in ranked]
@@ -1349,9 +1367,9 @@ class SearchIndex:
             # What the question is about (a document, an account, a civil-status act) is named by no entry: shared
             # procedure words ("đăng ký", "cần giấy tờ gì") are not enough to answer outright.
             decision = Decision.SUGGEST
-        if decision is Decision.ANSWER and self.contradicts(query[:MAX_QUERY_CHARS], first):
-            # Never answer outright from an entry about another system or document than the one named: offer
-            # the candidates that do not contradict the question first.
+        if decision is not Decision.DECLINE and self.contradicts(query[:MAX_QUERY_CHARS], first):
+            # Never answer outright from an entry about another system or document than the one named, nor offer
+            # it first: the candidates that do not contradict the question come first.
             decision = Decision.SUGGEST
             fits = [c for c, i in zip(candidates, rows, strict=True) if not self.contradicts(query, i)]
             candidates = fits + [c for c in candidates if c not in fits]
@@ -1431,6 +1449,7 @@ class Ranked:
     lexical: float = 0.0  # the lexical ranking score alone
     semantic: float = 0.0  # embedding cosine minus the best candidate's (≤ 0; 0 when the signal did not run)
     share: float = 0.0  # how far the embedding is trusted for this question (its share of words with diacritics)
+    margin: float | None = None  # how far the embedding alone prefers this entry to every other (None: not asked)
 
 
 def _asking_part_of(clauses: Sequence[str], asking: Sequence[int]) -> str:
@@ -1494,10 +1513,36 @@ def accept_features(ranked: Sequence[Ranked], k: int) -> list[float]:
     ]
 
 
-def accept_probability(ranked: Sequence[Ranked], k: int, weights: Sequence[float] | None = None) -> float:
+def accept_probability(
+    ranked: Sequence[Ranked], k: int, weights: Sequence[float] | None = None, *, vote: float | None = None
+) -> float:
     """Calibrated probability that candidate ``k`` is the right answer, in [0, 1]; ``weights`` are an index's
-    own acceptance weights (fitted by its calibration), else the shipped ones."""
-    return _sigmoid(_dot(ACCEPT_WEIGHTS if weights is None else weights, accept_features(ranked, k)))
+    own acceptance weights (fitted by its calibration), else the shipped ones. The embedding's margin for the
+    candidate, where it was asked, counts as a vote (:func:`meaning_vote`); ``vote`` in [-1, 1] puts one in its
+    place, for what the decision would be at either extreme."""
+    margin = ranked[k].margin
+    if vote is not None:
+        margin = vote * MEANING_MARGIN_CLIP
+    words = _dot(ACCEPT_WEIGHTS if weights is None else weights, accept_features(ranked, k))
+    return _sigmoid(words + meaning_vote(margin))
+
+
+def meaning_vote(margin: float | None) -> float:
+    """The embedding's vote on a candidate, in log-odds: its margin over every other entry of the base (see
+    :meth:`SearchIndex.meaning_margin`), clipped, times ``MEANING_WEIGHT``; 0 when the model was not asked. An
+    independent reading that prefers another entry is the best sign of a wrong answer the words cannot see."""
+    if margin is None:
+        return 0.0
+    return MEANING_WEIGHT * max(-MEANING_MARGIN_CLIP, min(MEANING_MARGIN_CLIP, margin))
+
+
+def _margin(per_entry: np.ndarray, i: int) -> float | None:
+    """Row ``i``'s cosine minus the best other row's; None when there is no other."""
+    if len(per_entry) < 2:
+        return None
+    best = int(np.argmax(per_entry))
+    other = np.partition(per_entry, -2)[-2] if i == best else per_entry[best]
+    return float(per_entry[i]) - float(other)
 
 
 def _dot(weights: Sequence[float], values: Sequence[float]) -> float:

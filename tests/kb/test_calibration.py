@@ -316,9 +316,9 @@ def test_calibration_asks_each_held_out_phrase_with_a_typo_too(
     asked: list[str] = []
     original = SearchIndex.rank
 
-    def record(self: SearchIndex, text: str, *, model: bool = True) -> list[Ranked]:
+    def record(self: SearchIndex, text: str, *, model: bool = True, margins: bool = False) -> list[Ranked]:
         asked.append(text)
-        return original(self, text, model=model)
+        return original(self, text, model=model, margins=margins)
 
     monkeypatch.setattr(SearchIndex, "rank", record)
     monkeypatch.setattr(calibration, "_cached", lambda key: None)

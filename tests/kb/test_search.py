@@ -351,3 +351,20 @@ def test_a_suggested_candidate_that_hangs_on_no_one_word_is_answered_from_the_st
     result = shipped_index.search(stable)
     assert result.answered and result.candidates[0].entry is shipped_index.entries[first]
     assert shipped_index.search(unstable).decision is Decision.SUGGEST
+
+
+@pytest.mark.parametrize("answer_at", [0.0, 1.0])  # whether or not its confidence alone would answer it
+def test_an_entry_about_another_system_than_the_one_named_is_neither_answered_nor_offered_first(
+    shipped_index: SearchIndex, answer_at: float
+) -> None:
+    question = "quen mat khau vneid thi lay lai the nao"
+    first = shipped_index.first_entry(shipped_index.rank(question))
+    assert first is not None and shipped_index.contradicts(question, first.index)  # the words prefer VssID's entry
+    calibration = shipped_index.calibration
+    shipped_index.calibration = replace(calibration, answer_at=answer_at, suggest_at=0.0, agree_at=1.0, stable_at=1.0)
+    try:
+        result = shipped_index.search(question)
+    finally:
+        shipped_index.calibration = calibration
+    assert result.decision is Decision.SUGGEST
+    assert result.candidates[0].entry.id == "vneid-quen-mat-khau"

@@ -12,7 +12,7 @@ import pytest
 
 from bot.kb import semantic
 from bot.kb.loader import load_knowledge
-from bot.kb.search import SearchIndex
+from bot.kb.search import SearchIndex, accept_probability
 
 WriteKb = Callable[..., Path]
 
@@ -80,6 +80,53 @@ def test_model_is_not_asked_when_words_alone_answer(encoder: semantic.Encoder, w
     result = index.search("tôi lỡ quên mật khẩu VNeID rồi")
     assert model.embedded == before + 1
     assert result.answered and result.best is not None and result.best.entry.id == "vneid-quen-mat-khau"
+
+
+@pytest.mark.slow
+def test_the_embedding_votes_on_whether_to_answer(encoder: semantic.Encoder, write_kb: WriteKb) -> None:
+    model = semantic.SemanticModel(encoder, None)
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=model, calibrate=False)
+    question = "tôi lỡ quên mật khẩu VNeID rồi"
+    words = index.rank(question, model=False)
+    on_words = accept_probability(words, 0, index.accept_weights)
+    assert words[0].margin is None  # the model was not asked: no vote
+    # Just short of answering on words alone: the model is asked, prefers the same entry, and its vote answers.
+    index.calibration = replace(index.calibration, answer_at=on_words + 0.01, agree_at=1.0, stable_at=1.0)
+    before = model.embedded
+    result = index.search(question)
+    assert model.embedded == before + 1
+    assert result.answered and result.best is not None and result.best.entry.id == "vneid-quen-mat-khau"
+    assert result.best.score > on_words
+    # The same candidate, had the embedding preferred another entry, would not be.
+    ranked = index.rank(question)
+    assert ranked[0].margin is not None and ranked[0].margin > 0
+    against = [replace(ranked[0], margin=-ranked[0].margin), *ranked[1:]]
+    assert accept_probability(against, 0, index.accept_weights) < on_words < index.calibration.answer_at
+
+
+@pytest.mark.slow
+def test_the_model_is_not_asked_when_no_vote_can_change_the_decision(
+    encoder: semantic.Encoder, write_kb: WriteKb
+) -> None:
+    model = semantic.SemanticModel(encoder, None)
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb, semantic=model, calibrate=False)
+    index.fusion_weight = 0.0  # no cosine gap may reorder: only the decision is at stake
+    question = "tôi lỡ quên mật khẩu VNeID rồi"
+    ranked = index.rank(question, model=False)
+    lowest = accept_probability(ranked, 0, index.accept_weights, vote=-1.0)
+    highest = accept_probability(ranked, 0, index.accept_weights, vote=1.0)
+    before = model.embedded
+    for answer_at, suggest_at in ((lowest, 0.0), (1.0, min(1.0, highest + 0.01))):  # answered / declined whatever
+        index.calibration = replace(index.calibration, answer_at=answer_at, suggest_at=suggest_at)
+        assert all(r.margin is None for r in index.rank(question))
+    assert model.embedded == before
+    index.calibration = replace(index.calibration, answer_at=1.0, suggest_at=0.0)  # undecided: the model votes
+    assert index.rank(question)[0].margin is not None
+    assert model.embedded == before + 1
 
 
 def test_engine_ranks_lexically_when_the_model_is_off(monkeypatch: pytest.MonkeyPatch, write_kb: WriteKb) -> None:
