@@ -126,10 +126,14 @@ def sweep_meaning_weight(kb: KnowledgeBase, dev: Sequence[Question]) -> float:
     print("| vote weight | answered correctly | answered wrongly | declined | right - wrong |")
     print("|---:|---:|---:|---:|---:|")
     best_w, best_gain = 0.0, -1.0
+    shipped = engine.MEANING_WEIGHT
     for w in MEANING_GRID:
         engine.MEANING_WEIGHT = w
-        index = SearchIndex(kb)
-        results = [(q, index.search(q.text)) for q in dev]
+        try:
+            index = SearchIndex(kb)
+            results = [(q, index.search(q.text)) for q in dev]
+        finally:
+            engine.MEANING_WEIGHT = shipped
         inside = [(q, r) for q, r in results if q.expected is not None]
         right = sum(r.answered and r.candidates[0].entry.id == q.expected for q, r in inside)
         wrong = sum(r.answered and r.candidates[0].entry.id != q.expected for q, r in inside)
