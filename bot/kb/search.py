@@ -23,8 +23,8 @@ the entry the whole message ranks first, and none from another entry, that entry
 offered is also answered from a lower calibrated threshold when it stays first with each of the question's
 strongest words left out in turn: such an answer does not hang on any one word.
 
-With the embedding model (:mod:`bot.kb.semantic`), the question is read with diacritics restored from the base's
-own words (:mod:`bot.kb.diacritics`), and in a long message only the clause that asks and the sentence before it.
+With the embedding model (:mod:`bot.kb.semantic`), the question is read whole, with diacritics restored from the
+base's own words (:mod:`bot.kb.diacritics`).
 The model adds candidates and re-scores them by cosine, and when it alone picks the same entry as the ranking, a
 lower calibrated threshold answers. Its margin for each candidate (how far it prefers that entry to every other)
 is a vote added to the confidence's log-odds (:func:`meaning_vote`): an answer the words find and the meaning does
@@ -798,9 +798,10 @@ class SearchIndex:
 
     def meaning_text(self, text: str) -> str:
         """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
-        own vocabulary into words typed without them."""
+        own vocabulary into words typed without them. A long message is read whole: the story around its question
+        tells the model what "it" refers to, and its vote on the decision was right more often so than on the
+        asking clause alone (README, Accuracy)."""
         text = text[:MAX_QUERY_CHARS]
-        text = self.asking_part(text) or text  # the model reads the clauses that ask, not the story around them
         tokens = self.normalizer.normalize(text).tokens
         restorer = self._restorer.get()
         return " ".join(restorer.restore(tokens) if restorer is not None else tokens)
