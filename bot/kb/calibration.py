@@ -322,16 +322,14 @@ def _calibrate(index: SearchIndex, build: Callable[[KnowledgeBase, Sequence[str]
         near_lists = [fuse(r, weight) for r in near_lists]
     labelled = [(r, holdout.documents[r[0].index].id == i) for i, r in pos_lists if r]
     # How far the embedding alone agrees with each question's best candidate (None without the model).
-    pos_margins = [
-        holdout.meaning_margin(form, r[0].index) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r
-    ]
+    pos_margins = [holdout.margin_of(form, r[0]) for (_, form), (_, r) in zip(forms, pos_lists, strict=True) if r]
     # Each negative with the index it was asked of: the generic ones of the base, the other services of its
     # held-out copy (which lacks their twins).
     asked_of = [(index, q, r) for q, r in zip(generic, neg_lists, strict=True)]
     asked_of += [(holdout, q, r) for q, r in zip(asked, svc_lists, strict=True)]
     near_of = [(index, q, r) for q, r in zip(near_texts, near_lists, strict=True)]
-    neg_margins = [ix.meaning_margin(q, r[0].index) if r else None for ix, q, r in asked_of]
-    near_margins = [ix.meaning_margin(q, r[0].index) if r else None for ix, q, r in near_of]
+    neg_margins = [ix.margin_of(q, r[0]) if r else None for ix, q, r in asked_of]
+    near_margins = [ix.margin_of(q, r[0]) if r else None for ix, q, r in near_of]
     # A question whose best match is another service's is declined before the acceptance model is asked.
     negatives_ranked = [r for ix, _, r in (*asked_of, *near_of) if r and not ix.is_background(r[0].index)]
     if REFIT_ACCEPTANCE:

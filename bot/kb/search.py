@@ -821,6 +821,11 @@ class SearchIndex:
             return None
         return _margin(self._entry_cosines(self.semantic.embed_query(reading)), i)
 
+    def margin_of(self, text: str, r: Ranked) -> float | None:
+        """:meth:`meaning_margin` of candidate ``r`` of ``text``'s ranking: the one :meth:`rank` found where the model
+        ran for it, else computed (the model asked, or its vector taken from the cache)."""
+        return r.margin if r.margin is not None else self.meaning_margin(text, r.index)
+
     def meaning_best(self, text: str) -> int | None:
         """The entry the embedding alone ranks first for ``text`` (None without the model); for benchmarks."""
         if self.semantic is None or not len(self._sem_starts):
@@ -1323,7 +1328,7 @@ class SearchIndex:
             return SearchResult(query, "", Decision.DECLINE, ())
         norm = self.normalizer.normalize(query[:MAX_QUERY_CHARS])
         candidates: list[Candidate] = []
-        rows: list[int] = []  # each candidate's row in the index
+        shown: list[Ranked] = []  # each candidate as ranked
         ceiling = 1.0
         for k, r in enumerate(ranked):
             if len(candidates) == limit:
@@ -1333,7 +1338,7 @@ class SearchIndex:
             confidence = min(ceiling, accept_probability(ranked, k, self.accept_weights))
             ceiling = confidence
             candidates.append(Candidate(self.entries[r.index], confidence))
-            rows.append(r.index)
+            shown.append(r)
         topicless = _topicless(norm.stripped)
         if self.is_background(ranked[0].index) and not topicless:
             # Closer to a question about another service than to any entry: not this base's to answer. (Words
@@ -1342,7 +1347,7 @@ class SearchIndex:
         if not candidates:
             return SearchResult(query, norm.text, Decision.DECLINE, ())
         decision = self._decide(candidates)
-        first = rows[0]
+        first = shown[0].index
         if topicless:
             # "làm sao?", "ở đâu?": a question with no topic is never answered outright, whatever it matches.
             decision = Decision.SUGGEST if decision is Decision.ANSWER else decision
@@ -1350,7 +1355,7 @@ class SearchIndex:
             decision is not Decision.ANSWER
             and whole
             and (
-                self._meaning_agrees(query, first, candidates[0].score)
+                self._meaning_agrees(query, shown[0], candidates[0].score)
                 # A message too far from every entry to be offered one is not read again, in parts or without its
                 # strongest words (each costs more searches, and on the labelled questions such a reading of a
                 # message in parts never answered one).
@@ -1372,7 +1377,7 @@ class SearchIndex:
             # Never answer outright from an entry about another system or document than the one named, nor offer
             # it first: the candidates that do not contradict the question come first.
             decision = Decision.SUGGEST
-            fits = [c for c, i in zip(candidates, rows, strict=True) if not self.contradicts(query, i)]
+            fits = [c for c, r in zip(candidates, shown, strict=True) if not self.contradicts(query, r.index)]
             candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, norm.text, decision, tuple(candidates))
 
@@ -1408,14 +1413,14 @@ class SearchIndex:
         services are never offered)."""
         return next((r for r in ranked if not self.is_background(r.index)), None)
 
-    def _meaning_agrees(self, query: str, i: int, confidence: float) -> bool:
-        """True when the embedding, on its own, picks the same entry as the lexical ranking by the calibrated
-        margin, for a candidate that is not confident enough on words alone. Two independent readings that agree
-        are rarely both wrong. The model runs only here, where it can change the decision."""
+    def _meaning_agrees(self, query: str, r: Ranked, confidence: float) -> bool:
+        """True when the embedding, on its own, picks candidate ``r``'s entry, the ranking's first, by the
+        calibrated margin, for a candidate that is not confident enough on words alone. Two independent readings
+        that agree are rarely both wrong."""
         cal = self.calibration
         if self.semantic is None or cal.agree_at >= cal.answer_at or confidence < cal.agree_at:
             return False
-        margin = self.meaning_margin(query, i)
+        margin = self.margin_of(query, r)
         return margin is not None and margin >= cal.agree_margin
 
     def is_background(self, i: int) -> bool:
