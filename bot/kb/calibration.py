@@ -210,14 +210,16 @@ def _near_misses(index: SearchIndex, words: Callable[[str], list[str]]) -> list[
 
 def _cache_key(index: SearchIndex) -> str:
     """What a calibration depends on: the entries' text, the lexicon (shipped and the base's own), the engine's
-    weights and the model."""
+    weights, the rates it promises and the model."""
     from bot.kb import search
 
     digest = hashlib.sha256()
     lexicon = index.normalizer.lexicon  # the shipped one with the base's own additions
+    # A sweep that changes a rate must not be handed a calibration made for another.
+    promised = (NEGATIVE_ANSWERED, NEAR_MISS_ANSWERED, WRONG_COST, SUGGEST_KEEPS, THRESHOLD_RANGE)
     parts: list[object] = [
         CACHE_VERSION, search.RANK_WEIGHTS, search.ACCEPT_WEIGHTS, search.MEANING_WEIGHT, search.MEANING_MARGIN_CLIP,
-        index.semantic is not None, bank(),
+        promised, index.semantic is not None, bank(),
         sorted(lexicon.abbreviations.items()), lexicon.synonyms, lexicon.fillers, lexicon.trailing_fillers,
     ]  # fmt: skip
     for part in parts:

@@ -359,3 +359,21 @@ def test_fusion_weight_moves_from_the_middle_only_beyond_chance(
     ranked = [(right_id, _two_way(1.0, 0.02)) for _ in range(flipped)]
     ranked += [(index.entries[0].id, _two_way(0.5, 0.0)) for _ in range(20)]  # right under every weight
     assert calibration._fusion_weight(index, ranked) == expected
+
+
+def test_a_cached_calibration_serves_only_what_it_was_made_for(
+    write_kb: WriteKb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = load_knowledge(write_kb()).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    key = calibration._cache_key(index)
+    assert calibration._cache_key(SearchIndex(kb)) == key
+    # A rate the calibration promises, changed (as a sweep does), must not be handed the old thresholds.
+    monkeypatch.setattr(calibration, "NEGATIVE_ANSWERED", calibration.NEGATIVE_ANSWERED + 0.02)
+    assert calibration._cache_key(index) != key
+    monkeypatch.undo()
+    monkeypatch.setattr(calibration, "NEAR_MISS_ANSWERED", calibration.NEAR_MISS_ANSWERED + 0.1)
+    assert calibration._cache_key(index) != key
+    monkeypatch.undo()
+    assert calibration._cache_key(index) == key
