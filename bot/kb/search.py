@@ -775,11 +775,7 @@ class SearchIndex:
     def contradicts(self, text: str, i: int) -> bool:
         """True when ``text`` names a key entity and entry ``i`` names another of the same group but not it
         (VNeID asked, VssID answered)."""
-        asked = self._entities(text)
-        for mine, theirs in zip(asked, self._entry_entities[i], strict=True):
-            if mine and theirs and not (mine & theirs):
-                return True
-        return False
+        return _contradict(self._entities(text), self._entry_entities[i])
 
     def foreign(self, text: str) -> bool:
         """True when ``text`` is about key entities and no entry of the base names any of those it names (a question
@@ -1373,11 +1369,16 @@ class SearchIndex:
             # What the question is about (a document, an account, a civil-status act) is named by no entry: shared
             # procedure words ("đăng ký", "cần giấy tờ gì") are not enough to answer outright.
             decision = Decision.SUGGEST
-        if decision is not Decision.DECLINE and self.contradicts(query[:MAX_QUERY_CHARS], first):
+        asked = self._entities_in(norm.stripped_text)  # of the words read, as everything above
+        if decision is not Decision.DECLINE and _contradict(asked, self._entry_entities[first]):
             # Never answer outright from an entry about another system or document than the one named, nor offer
             # it first: the candidates that do not contradict the question come first.
             decision = Decision.SUGGEST
-            fits = [c for c, r in zip(candidates, shown, strict=True) if not self.contradicts(query, r.index)]
+            fits = [
+                c
+                for c, r in zip(candidates, shown, strict=True)
+                if not _contradict(asked, self._entry_entities[r.index])
+            ]
             candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, norm.text, decision, tuple(candidates))
 
@@ -1540,6 +1541,12 @@ def meaning_vote(margin: float | None) -> float:
     if margin is None:
         return 0.0
     return MEANING_WEIGHT * max(-MEANING_MARGIN_CLIP, min(MEANING_MARGIN_CLIP, margin))
+
+
+def _contradict(asked: Sequence[frozenset[str]], named: Sequence[frozenset[str]]) -> bool:
+    """True when, in some group of exclusive key entities, a question names ``asked`` and an entry ``named``, both
+    some, and none in common."""
+    return any(mine and theirs and not (mine & theirs) for mine, theirs in zip(asked, named, strict=True))
 
 
 def _margin(per_entry: np.ndarray, i: int) -> float | None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.kb.loader import load_knowledge
 from bot.kb.result import Decision
-from bot.kb.search import SearchIndex
+from bot.kb.search import MAX_QUERY_CHARS, SearchIndex
 
 WriteKb = Callable[..., Path]
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
@@ -353,13 +353,17 @@ def test_a_suggested_candidate_that_hangs_on_no_one_word_is_answered_from_the_st
     assert shipped_index.search(unstable).decision is Decision.SUGGEST
 
 
-@pytest.mark.parametrize("answer_at", [0.0, 1.0])  # whether or not its confidence alone would answer it
+# Whether or not its confidence alone would answer it; and with a tail past what the search reads, naming the
+# other system: it is ignored there too.
+@pytest.mark.parametrize("answer_at", [0.0, 1.0])
+@pytest.mark.parametrize("tail", ["", " " + "." * MAX_QUERY_CHARS + " vssid"])
 def test_an_entry_about_another_system_than_the_one_named_is_neither_answered_nor_offered_first(
-    shipped_index: SearchIndex, answer_at: float
+    shipped_index: SearchIndex, answer_at: float, tail: str
 ) -> None:
-    question = "quen mat khau vneid thi lay lai the nao"
+    question = "quen mat khau vneid thi lay lai the nao" + tail
     first = shipped_index.first_entry(shipped_index.rank(question))
-    assert first is not None and shipped_index.contradicts(question, first.index)  # the words prefer VssID's entry
+    # The words prefer VssID's entry.
+    assert first is not None and shipped_index.contradicts(question[:MAX_QUERY_CHARS], first.index)
     calibration = shipped_index.calibration
     shipped_index.calibration = replace(calibration, answer_at=answer_at, suggest_at=0.0, agree_at=1.0, stable_at=1.0)
     try:
