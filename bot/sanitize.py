@@ -7,6 +7,7 @@ terminals. Both are removed; line breaks and tabs stay, and ``\\r\\n``/``\\r`` b
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import unicodedata
@@ -23,6 +24,14 @@ def clean_text(value: str) -> str:
     if value.isprintable():  # the common case: nothing to drop, no per-character work
         return value
     return "".join(ch for ch in value if ch in _KEEP or unicodedata.category(ch) not in ("Cc", "Cs"))
+
+
+def from_shell(value: str) -> str:
+    """Text from a command's arguments or standard input, made like any channel's: bytes that were not UTF-8 (which
+    Python keeps as lone surrogates) become U+FFFD, then :func:`clean_text`."""
+    with contextlib.suppress(UnicodeEncodeError):  # a surrogate that is no escaped byte: clean_text drops it
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return clean_text(value)
 
 
 def clean_message(msg: IncomingMessage) -> IncomingMessage:

@@ -22,6 +22,7 @@ from bot.broadcast import service
 from bot.broadcast.models import SCHEDULED, SENDING
 from bot.broadcast.planned import announcement_config, parse_local_datetime
 from bot.broadcast.service import BroadcastStatus
+from bot.sanitize import from_shell
 from bot.settings import Settings
 
 FINAL = {"done", "cancelled", "missed"}
@@ -44,8 +45,8 @@ def _channels(settings: Settings) -> tuple[str, ...]:
 
 def _text(words: list[str]) -> str:
     if words == ["-"]:
-        return sys.stdin.read().strip()
-    return " ".join(words).strip()
+        return from_shell(sys.stdin.read()).strip()
+    return from_shell(" ".join(words)).strip()
 
 
 def status_line(status: BroadcastStatus, timezone: ZoneInfo) -> str:
@@ -92,8 +93,10 @@ async def _deliver(settings: Settings, broadcast_id: int) -> int:
 
     specs = configured_channels(settings)
     if not specs:
-        print("--deliver cần một kênh đã cấu hình (TELEGRAM_BOT_TOKEN, hoặc ZALO_APP_ID kèm mã truy cập…).",
-              file=sys.stderr)
+        print(
+            "--deliver cần một kênh đã cấu hình (TELEGRAM_BOT_TOKEN, hoặc ZALO_APP_ID kèm mã truy cập…).",
+            file=sys.stderr,
+        )
         return 2
     services = build_services(settings)
 
@@ -112,8 +115,11 @@ async def _deliver(settings: Settings, broadcast_id: int) -> int:
                 await opener()
             opened.append(channel)
         runtime = BroadcastRuntime(
-            services, {c.name: c.gateway for c in channels}, VIEWS,
-            eligibility={c.name: c.eligibility for c in channels}, run_scheduler=False,
+            services,
+            {c.name: c.gateway for c in channels},
+            VIEWS,
+            eligibility={c.name: c.eligibility for c in channels},
+            run_scheduler=False,
         )
         await runtime.start()
         while True:

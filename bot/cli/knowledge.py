@@ -16,6 +16,7 @@ from bot.kb.loader import load_knowledge
 from bot.kb.problems import KnowledgeLoadError, Severity
 from bot.kb.result import SearchResult
 from bot.kb.store import KnowledgeStore, confirm_marker
+from bot.sanitize import from_shell
 from bot.settings import Settings
 
 
@@ -48,10 +49,10 @@ def result_text(result: SearchResult) -> str:
 
 def _questions(words: Sequence[str], stdin: TextIO) -> Iterable[str]:
     if words:
-        yield " ".join(words)
+        yield from_shell(" ".join(words))
         return
     for line in stdin:
-        line = line.rstrip("\r\n")
+        line = from_shell(line.rstrip("\r\n"))
         if line.strip():
             yield line
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import bot.scam.config  # noqa: F401  (registers _scam.yaml with the knowledge loader, for kb check)
+from bot.sanitize import from_shell
 
 if TYPE_CHECKING:
     from bot.kb.result import SearchResult
@@ -25,10 +26,10 @@ _LEVEL_MARK = {"danger": "🔴 nguy hiểm", "suspicious": "🟠 đáng ngờ", 
 def messages(words: Sequence[str], stdin: TextIO) -> Iterable[str]:
     """One message per argument, or per non-empty line of ``stdin`` (``\\n`` inside a line is a newline)."""
     if words:
-        yield from (w for w in words if w.strip())
+        yield from (w for w in map(from_shell, words) if w.strip())
         return
     for line in stdin:
-        line = line.rstrip("\r\n")
+        line = from_shell(line.rstrip("\r\n"))
         if line.strip():
             yield line.replace("\\n", "\n")
 

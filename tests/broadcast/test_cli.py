@@ -81,3 +81,17 @@ def test_unknown_topic_or_area_is_refused_with_the_valid_ones(
     assert main(["broadcast", "send", "--no-wait", "--topic", "lua-dao", "--area", "to-1", "Cảnh", "báo"]) == 0
     assert "Đã tạo thông báo #1." in capsys.readouterr().out
     engine.dispose()
+
+
+def test_text_that_is_not_utf8_is_stored_repaired(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(write_knowledge(tmp_path / "kb")))
+    upgrade(url)
+    engine = create_engine_for(url)
+    # A byte that is not UTF-8 reaches a command as a lone surrogate, which no database can store.
+    word = b"h\xff\x00p".decode("utf-8", "surrogateescape")
+    assert main(["broadcast", "schedule", "Hop", word, "to", "--at", "2099-01-01 08:00"]) == 0
+    status = service.broadcast_status(sessions=make_sessionmaker(engine), broadcast_id=1)
+    assert status is not None and status.text == "Hop h\ufffdp to"
+    engine.dispose()

@@ -11,12 +11,25 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.messages import IncomingMessage
-from bot.sanitize import clean_message, clean_text
+from bot.sanitize import clean_message, clean_text, from_shell
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.storage.models import QuestionLog, User
 from handlers import texts
 from handlers.routes import handle
+
+
+@given(st.binary(max_size=200))
+def test_shell_text_is_what_its_utf8_bytes_say_with_the_rest_replaced(raw: bytes) -> None:
+    # As Python hands a command its arguments and (with surrogateescape) its standard input.
+    text = from_shell(raw.decode("utf-8", "surrogateescape"))
+    assert text == clean_text(raw.decode("utf-8", "replace"))
+    text.encode("utf-8")
+
+
+def test_shell_text_keeps_the_question_around_a_bad_byte() -> None:
+    assert from_shell(b"qu\xc3\xaan m\xff\x00t".decode("utf-8", "surrogateescape")) == "quên m\ufffdt"
+    assert from_shell("nửa emoji \ud83d") == "nửa emoji "  # a surrogate no byte escapes is dropped
 
 
 @given(st.text(alphabet=st.characters(codec=None), max_size=200))

@@ -47,6 +47,26 @@ def test_ask_json_batch_follows_the_schema(write_kb: WriteKb) -> None:
     assert lines[3]["id"] == "vneid-kich-hoat-muc-2"
 
 
+def test_ask_answers_lines_that_are_not_utf8_instead_of_stopping(write_kb: WriteKb) -> None:
+    # Bytes as a broken terminal or a pasted file sends them, on standard input and as an argument.
+    stdin = b"\xff\xfeabc\x00\nquen mat khau \xff vneid\n\x00\x00\nk\xc3\xadch ho\xe1\xba\xa1t m\xe1\xbb\xa9c 2\n"
+    for args, given in ((("--json",), stdin), (("--json", b"quen mat khau \xff vneid"), b"")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "--kb", str(write_kb()), *args],
+            input=given,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": "C", "LANG": "C"},
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+        lines = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+        by_query = {x["query"]: x for x in lines}
+        assert by_query["quen mat khau \ufffd vneid"]["id"] == "vneid-quen-mat-khau"
+        if given:
+            assert [x["query"] for x in lines] == ["\ufffd\ufffdabc", "quen mat khau \ufffd vneid", "kích hoạt mức 2"]
+
+
 def test_ask_one_question_from_arguments(write_kb: WriteKb) -> None:
     proc = _bot("ask", "--kb", str(write_kb()), "quên", "mật", "khẩu", "vneid")
     assert proc.returncode == 0

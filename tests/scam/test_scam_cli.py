@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,18 @@ def test_real_command_over_stdin(kb_dir: Path) -> None:
     )
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["level"] for r in rows] == ["danger", "danger"]
+
+
+def test_real_command_survives_lines_that_are_not_utf8(kb_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "kiemtra", "--json", "--kb", str(kb_dir)],
+        input=b"\xff\xfe\x00\n" + "Chúc mừng bạn trúng thưởng, nộp phí 500k để nhận ".encode() + b"\xff\n",
+        capture_output=True,
+        env={**os.environ, "LC_ALL": "C", "LANG": "C"},
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    rows = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert [r["text"] for r in rows] == ["\ufffd\ufffd", "Chúc mừng bạn trúng thưởng, nộp phí 500k để nhận \ufffd"]
+    assert rows[1]["level"] == "danger"
