@@ -17,7 +17,6 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import bot.broadcast.planned  # noqa: F401  (registers _announcements / _schedule for kb check)
 from bot.broadcast import service
 from bot.broadcast.models import SCHEDULED, SENDING
 from bot.broadcast.planned import announcement_config, parse_local_datetime

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import bot.scam.config  # noqa: F401  (registers _scam.yaml with the knowledge loader, for kb check)
 from bot.sanitize import from_shell
 
 if TYPE_CHECKING:

@@ -797,8 +797,10 @@ class SearchIndex:
         own vocabulary into words typed without them. A long message is read whole: the story around its question
         tells the model what "it" refers to, and its vote on the decision was right more often so than on the
         asking clause alone (README, Accuracy)."""
-        text = text[:MAX_QUERY_CHARS]
-        tokens = self.normalizer.normalize(text).tokens
+        return self._meaning_of(self.normalizer.normalize(text[:MAX_QUERY_CHARS]).tokens)
+
+    def _meaning_of(self, tokens: Sequence[str]) -> str:
+        """:meth:`meaning_text` of a question already normalized into ``tokens``."""
         restorer = self._restorer.get()
         return " ".join(restorer.restore(tokens) if restorer is not None else tokens)
 
@@ -1279,7 +1281,7 @@ class SearchIndex:
         settled = accept_probability(lexical, 0, self.accept_weights, vote=-1.0) >= self.calibration.answer_at
         if settled and not margins:
             return lexical
-        reading = self.meaning_text(text)
+        reading = self._meaning_of(norm.tokens)  # ``text`` is clipped and normalized above
         share = self._semantic_share(reading) if reading else 0.0
         if share <= 0:
             return lexical
@@ -1369,17 +1371,18 @@ class SearchIndex:
             # What the question is about (a document, an account, a civil-status act) is named by no entry: shared
             # procedure words ("đăng ký", "cần giấy tờ gì") are not enough to answer outright.
             decision = Decision.SUGGEST
-        asked = self._entities_in(norm.stripped_text)  # of the words read, as everything above
-        if decision is not Decision.DECLINE and _contradict(asked, self._entry_entities[first]):
-            # Never answer outright from an entry about another system or document than the one named, nor offer
-            # it first: the candidates that do not contradict the question come first.
-            decision = Decision.SUGGEST
-            fits = [
-                c
-                for c, r in zip(candidates, shown, strict=True)
-                if not _contradict(asked, self._entry_entities[r.index])
-            ]
-            candidates = fits + [c for c in candidates if c not in fits]
+        if decision is not Decision.DECLINE:
+            asked = self._entities_in(norm.stripped_text)  # of the words read, as everything above
+            if _contradict(asked, self._entry_entities[first]):
+                # Never answer outright from an entry about another system or document than the one named, nor
+                # offer it first: the candidates that do not contradict the question come first.
+                decision = Decision.SUGGEST
+                fits = [
+                    c
+                    for c, r in zip(candidates, shown, strict=True)
+                    if not _contradict(asked, self._entry_entities[r.index])
+                ]
+                candidates = fits + [c for c in candidates if c not in fits]
         return SearchResult(query, norm.text, decision, tuple(candidates))
 
     def _parts_agree(self, query: str, i: int) -> bool:
