@@ -748,29 +748,41 @@ class SearchIndex:
         self._sem_matrix = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
         self._sem_starts = np.cumsum(lengths) - lengths
 
-    def _exclusive_entities(self) -> list[tuple[str, ...]]:
-        """The shipped groups of key entities that exclude each other, normalized like any text."""
+    def _exclusive_entities(self) -> list[dict[str, str]]:
+        """The shipped groups of key entities that exclude each other, normalized like any text: each maps every name
+        of its members to the member's first name (one member may have several: "giấy phép lái xe", "bằng lái")."""
         groups = []
         for group in bank()["exclusive_entities"]:
-            terms = tuple(dict.fromkeys(t for t in (self.normalizer.normalize(x).stripped_text for x in group) if t))
-            if len(terms) > 1:
-                groups.append(terms)
+            names: dict[str, str] = {}
+            for member in group:
+                forms = [f for f in (self.normalizer.normalize(a).stripped_text for a in _aliases(member)) if f]
+                for form in forms:
+                    names.setdefault(form, forms[0])
+            if len(set(names.values())) > 1:
+                groups.append(names)
         return groups
 
     def _entities(self, text: str) -> tuple[frozenset[str], ...]:
-        """Per group, the key entities ``text`` names (a term inside a longer named term does not count)."""
+        """Per group, the key entities ``text`` names (a name inside a longer name it holds does not count)."""
         return self._entities_in(self.normalizer.normalize(text).stripped_text)
 
     def _entities_in(self, stripped_text: str) -> tuple[frozenset[str], ...]:
         """:meth:`_entities` of text already normalized and accent-stripped."""
-        padded = f" {stripped_text} "
-        out = []
-        for group in self._entity_groups:
-            named = {t for t in group if f" {t} " in padded}
-            out.append(frozenset(t for t in named if not any(t != o and f" {t} " in f" {o} " for o in named)))
-        found = tuple(out)
+        found = tuple(
+            frozenset(names[t] for t in named)
+            for names, named in zip(self._entity_groups, self._names_in(stripped_text), strict=True)
+        )
         # Most entries name the same few entities, or none: one shared tuple each instead of one per entry.
         return self._entity_sets.setdefault(found, found)
+
+    def _names_in(self, stripped_text: str) -> list[set[str]]:
+        """Per group, the names of key entities ``stripped_text`` holds, as written there."""
+        padded = f" {stripped_text} "
+        out = []
+        for names in self._entity_groups:
+            named = {t for t in names if f" {t} " in padded}
+            out.append({t for t in named if not any(t != o and f" {t} " in f" {o} " for o in named)})
+        return out
 
     def contradicts(self, text: str, i: int) -> bool:
         """True when ``text`` names a key entity and entry ``i`` names another of the same group but not it
@@ -790,7 +802,8 @@ class SearchIndex:
         named = {t for group in self._entities_in(norm.stripped_text) for t in group}
         if not named or named & self._base_entities:
             return False
-        return any(not _only_as_means(norm.stripped, tuple(t.split())) for t in named)
+        written = {t for group in self._names_in(norm.stripped_text) for t in group}
+        return any(not _only_as_means(norm.stripped, tuple(t.split())) for t in written)
 
     def meaning_text(self, text: str) -> str:
         """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
@@ -1544,6 +1557,11 @@ def meaning_vote(margin: float | None) -> float:
     if margin is None:
         return 0.0
     return MEANING_WEIGHT * max(-MEANING_MARGIN_CLIP, min(MEANING_MARGIN_CLIP, margin))
+
+
+def _aliases(member: str | list[str]) -> list[str]:
+    """The names of one member of an entity group: a name, or a list of names of the same thing."""
+    return [member] if isinstance(member, str) else [str(a) for a in member]
 
 
 def _contradict(asked: Sequence[frozenset[str]], named: Sequence[frozenset[str]]) -> bool:

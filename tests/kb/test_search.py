@@ -10,9 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.kb.calibration import bank
 from bot.kb.loader import load_knowledge
+from bot.kb.normalize import Normalizer, builtin_lexicon
 from bot.kb.result import Decision
-from bot.kb.search import MAX_QUERY_CHARS, SearchIndex
+from bot.kb.search import MAX_QUERY_CHARS, SearchIndex, _aliases
 
 WriteKb = Callable[..., Path]
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
@@ -293,6 +295,7 @@ def test_a_question_about_a_key_entity_no_entry_names_is_offered_not_answered(wr
         "đăng ký lắp đồng hồ nước mới cần giấy tờ gì, có cần căn cước không",
         "lắp nước máy mới có phải mang theo giấy khai sinh không",
         "đăng ký lắp đồng hồ nước qua VNeID được không",
+        "đăng ký lắp đồng hồ nước có cần mang bằng lái không",  # a second name of the licence, as a means too
     ],
 )
 def test_a_key_entity_named_only_as_what_is_needed_leaves_the_answer(write_kb: WriteKb, question: str) -> None:
@@ -372,3 +375,57 @@ def test_an_entry_about_another_system_than_the_one_named_is_neither_answered_no
         shipped_index.calibration = calibration
     assert result.decision is Decision.SUGGEST
     assert result.candidates[0].entry.id == "vneid-quen-mat-khau"
+
+
+LICENCE = """\
+category: giao-thong
+title: Giao thông
+entries:
+  - id: doi-gplx
+    question: Đổi giấy phép lái xe hết hạn ở đâu, cần giấy tờ gì?
+    answer: Nộp hồ sơ trên Cổng Dịch vụ công hoặc tại Sở Xây dựng, kèm giấy khám sức khỏe.
+  - id: dang-ky-xe
+    question: Đăng ký xe máy mới mua ở đâu?
+    answer: Tại công an xã, phường nơi thường trú, kèm hóa đơn và giấy nộp lệ phí trước bạ.
+  - id: thue-app
+    question: Cài ứng dụng eTax Mobile để nộp thuế thế nào?
+    answer: Tải eTax Mobile từ CH Play hoặc App Store, đăng nhập bằng mã số thuế.
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("đổi bằng lái hết hạn ở đâu", "doi-gplx"),  # the citizen's name for the licence, the entry's official one
+        ("doi bang lai xe het han o dau", "doi-gplx"),
+        ("cài etax để nộp thuế", "thue-app"),  # eTax asked, eTax Mobile answered: the same system
+    ],
+)
+def test_two_names_of_one_key_entity_do_not_contradict_each_other(
+    write_kb: WriteKb, question: str, expected: str
+) -> None:
+    kb = load_knowledge(write_kb({"giao-thong.yaml": LICENCE})).kb
+    assert kb is not None
+    index = SearchIndex(kb)
+    first = index.first_entry(index.rank(question))
+    assert first is not None and index.entries[first.index].id == expected
+    assert not index.contradicts(question, first.index)
+    assert not index.foreign(question)
+    result = index.search(question)
+    assert result.answered, question
+    assert result.candidates[0].entry.id == expected
+
+
+def test_no_member_of_an_entity_group_is_another_name_or_a_part_of_another() -> None:
+    # Two members naming the same thing, or one member's name inside another's ("etax" as one member, "etax mobile"
+    # as another), would make a question and an entry that name the same thing contradict each other. Several names
+    # of one thing are one member, a list.
+    normalizer = Normalizer(builtin_lexicon())
+    for group in bank()["exclusive_entities"]:
+        members = [[normalizer.normalize(a).stripped_text for a in _aliases(m)] for m in group]
+        names = [n for member in members for n in member]
+        assert len(set(names)) == len(names), group
+        for k, member in enumerate(members):
+            others = [n for j, m in enumerate(members) if j != k for n in m]
+            for name in member:
+                assert not any(f" {name} " in f" {o} " or f" {o} " in f" {name} " for o in others), (name, group)
