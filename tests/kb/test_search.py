@@ -377,7 +377,7 @@ def test_an_entry_about_another_system_than_the_one_named_is_neither_answered_no
     assert result.candidates[0].entry.id == "vneid-quen-mat-khau"
 
 
-LICENCE = """\
+TWO_NAMES = """\
 category: giao-thong
 title: Giao thông
 entries:
@@ -390,6 +390,9 @@ entries:
   - id: thue-app
     question: Cài ứng dụng eTax Mobile để nộp thuế thế nào?
     answer: Tải eTax Mobile từ CH Play hoặc App Store, đăng nhập bằng mã số thuế.
+  - id: khoa-the-atm
+    question: Mất thẻ ATM thì khóa thẻ thế nào?
+    answer: Gọi ngay tổng đài ngân hàng hoặc khóa thẻ trong ứng dụng ngân hàng.
 """
 
 
@@ -399,18 +402,21 @@ entries:
         ("đổi bằng lái hết hạn ở đâu", "doi-gplx"),  # the citizen's name for the licence, the entry's official one
         ("doi bang lai xe het han o dau", "doi-gplx"),
         ("cài etax để nộp thuế", "thue-app"),  # eTax asked, eTax Mobile answered: the same system
+        ("bị mất thẻ ngân hàng thì khóa thế nào", "khoa-the-atm"),  # a name no entry writes is not another subject
     ],
 )
 def test_two_names_of_one_key_entity_do_not_contradict_each_other(
     write_kb: WriteKb, question: str, expected: str
 ) -> None:
-    kb = load_knowledge(write_kb({"giao-thong.yaml": LICENCE})).kb
+    kb = load_knowledge(write_kb({"giao-thong.yaml": TWO_NAMES})).kb
     assert kb is not None
     index = SearchIndex(kb)
     first = index.first_entry(index.rank(question))
     assert first is not None and index.entries[first.index].id == expected
     assert not index.contradicts(question, first.index)
     assert not index.foreign(question)
+    # Whatever a small base's calibration, nothing about the names holds the answer back or puts another entry first.
+    index.calibration = replace(index.calibration, answer_at=0.0, suggest_at=0.0, agree_at=1.0, stable_at=1.0)
     result = index.search(question)
     assert result.answered, question
     assert result.candidates[0].entry.id == expected
