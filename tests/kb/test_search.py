@@ -393,6 +393,12 @@ entries:
   - id: khoa-the-atm
     question: Mất thẻ ATM thì khóa thẻ thế nào?
     answer: Gọi ngay tổng đài ngân hàng hoặc khóa thẻ trong ứng dụng ngân hàng.
+  - id: chuan-hoa-thue-bao
+    question: Chuẩn hóa thông tin thuê bao di động thế nào?
+    answer: Mang căn cước ra cửa hàng nhà mạng hoặc cập nhật trên ứng dụng của nhà mạng.
+  - id: bao-hiem-tnds
+    question: Mua bảo hiểm trách nhiệm dân sự bắt buộc cho xe máy ở đâu?
+    answer: Tại đại lý bảo hiểm, bưu điện hoặc trên ứng dụng ngân hàng.
 """
 
 
@@ -403,6 +409,8 @@ entries:
         ("doi bang lai xe het han o dau", "doi-gplx"),
         ("cài etax để nộp thuế", "thue-app"),  # eTax asked, eTax Mobile answered: the same system
         ("bị mất thẻ ngân hàng thì khóa thế nào", "khoa-the-atm"),  # a name no entry writes is not another subject
+        ("chuẩn hóa sim chính chủ thế nào", "chuan-hoa-thue-bao"),
+        ("bảo hiểm xe máy bắt buộc mua ở đâu", "bao-hiem-tnds"),
     ],
 )
 def test_two_names_of_one_key_entity_do_not_contradict_each_other(
