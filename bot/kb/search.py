@@ -799,11 +799,11 @@ class SearchIndex:
             clauses, _, asking = found
             text = clauses[asking[-1]]
         norm = self.normalizer.normalize(text)
-        named = {t for group in self._entities_in(norm.stripped_text) for t in group}
+        per_group = self._names_in(norm.stripped_text)
+        named = {names[t] for names, written in zip(self._entity_groups, per_group, strict=True) for t in written}
         if not named or named & self._base_entities:
             return False
-        written = {t for group in self._names_in(norm.stripped_text) for t in group}
-        return any(not _only_as_means(norm.stripped, tuple(t.split())) for t in written)
+        return any(not _only_as_means(norm.stripped, tuple(t.split())) for written in per_group for t in written)
 
     def meaning_text(self, text: str) -> str:
         """What the embedding reads for ``text``: its normalized words, with diacritics put back from the base's
